@@ -1,0 +1,39 @@
+# bwv: one command to set up, one to run the demo, one to test.
+#   make demo   set up, then run the batch over the sample footage in data/samples/
+#   make test   set up, then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.bwv-installed
+export BWV_HOME ?= $(CURDIR)/data/instance
+
+.PHONY: setup system-deps demo test bench lint screenshots clean
+
+setup: system-deps $(STAMP)
+
+# Debian packages: ffmpeg for the pipeline; espeak-ng and sox for generated test media.
+system-deps:
+	@scripts/ensure_system_deps.sh ffmpeg espeak-ng sox
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bwv needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,base]'
+	@touch $@
+
+demo: setup
+	$(BIN)/bwv run data/samples --settle-seconds 0
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python scripts/bench_run.py
+
+lint: setup
+	$(BIN)/ruff check pipeline reviewers scripts tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) data/instance .pytest_cache

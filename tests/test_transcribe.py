@@ -1,0 +1,52 @@
+"""Transcription with the bundled tiny.en model on real speech."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from pipeline.media import extract_speech, probe_media
+from pipeline.transcribe import DecodeOptions, transcribe_audio
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z ]+", "", text.lower()).split())
+
+
+def test_jfk_transcript_and_word_timestamps(jfk: Path, tmp_path: Path, whisper, tiny_model) -> None:
+    probe = probe_media(jfk)
+    wav = extract_speech(jfk, tmp_path / "jfk.wav", probe=probe, track=0).path
+    result = transcribe_audio(wav, whisper=whisper, model=tiny_model)
+    text = _norm(" ".join(s.text for s in result.segments))
+    assert "ask not what your country can do for you" in text
+    words = [w for s in result.segments for w in s.words]
+    assert len(words) >= 20
+    starts = [w.start_s for w in words]
+    assert starts == sorted(starts)
+    for w in words:
+        assert 0.0 <= w.start_s <= w.end_s <= probe.duration_s + 0.05
+        assert 0.0 <= w.probability <= 1.0
+    # The segment text is made of the words, in order.
+    assert _norm(" ".join(w.word for w in words)) == text
+
+
+def test_greedy_vad_keeps_the_words_of_beam_search(jfk: Path, tmp_path: Path, whisper, tiny_model) -> None:
+    """bwv's fast settings recognise every word that beam search does on real speech."""
+    wav = extract_speech(jfk, tmp_path / "j.wav", probe=probe_media(jfk), track=0).path
+    fast = transcribe_audio(wav, whisper=whisper, model=tiny_model)
+    beam = transcribe_audio(
+        wav, whisper=whisper, model=tiny_model, options=DecodeOptions(beam_size=5, vad_filter=False)
+    )
+    assert fast.word_count >= beam.word_count
+
+
+def test_silence_gives_no_words(tmp_path: Path, whisper, tiny_model) -> None:
+    wav = tmp_path / "silence.wav"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+         "anoisesrc=r=16000:a=0.001:d=30", "-ac", "1", str(wav)],
+        check=True, timeout=60,
+    )
+    result = transcribe_audio(wav, whisper=whisper, model=tiny_model)
+    assert result.word_count <= 2, [s.text for s in result.segments]
