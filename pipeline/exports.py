@@ -8,6 +8,12 @@ from typing import Any
 
 from pipeline.store import Store
 
+def _source(names: dict[int, list[str]], media_id: int) -> str | None:
+    """The name a media item first arrived under."""
+    found = names.get(media_id)
+    return found[0] if found else None
+
+
 FLAG_FIELDS = [
     "source", "sha256", "start", "end", "category", "family", "rubric", "text", "context",
     "speaker", "severity", "pattern", "review_item",
@@ -21,7 +27,7 @@ def flag_rows(store: Store) -> Iterator[dict[str, Any]]:
     names = store.names_by_media()
     for flag, sha in store.iter_flags():
         yield {
-            "source": (names.get(flag.media_id) or [None])[0],
+            "source": _source(names, flag.media_id),
             "sha256": sha,
             "start": flag.start_s,
             "end": flag.end_s,
@@ -46,7 +52,7 @@ def segment_rows(store: Store) -> Iterator[dict[str, Any]]:
             for w in json.loads(seg.words_json)
         ]
         yield {
-            "source": (names.get(seg.media_id) or [None])[0],
+            "source": _source(names, seg.media_id),
             "sha256": sha,
             "start": seg.start_s,
             "end": seg.end_s,

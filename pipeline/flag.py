@@ -229,14 +229,23 @@ def _in_childhood(sent: Span, markers: list[tuple[int, int]], doc: Doc) -> bool:
     return any(prev_start <= s < sent.end for s, _e in markers)
 
 
+def _join_text(first: str, second: str, *, sep: str = " … ") -> str:
+    """Join the words of two merged flags without repeating either."""
+    if second in first:
+        return first
+    if first in second:
+        return second
+    return f"{first}{sep}{second}"
+
+
 def merge_flags(flags: Iterable[Flag], *, within_s: float) -> list[Flag]:
     """Merge flags of one category that overlap or repeat within ``within_s`` seconds."""
     merged: list[Flag] = []
     for flag in sorted(flags, key=lambda f: (f.category, f.start_s, f.end_s)):
         last = merged[-1] if merged else None
         if last and last.category == flag.category and flag.start_s - last.end_s <= within_s:
-            text = last.text if flag.text in last.text else f"{last.text} … {flag.text}"
-            context = last.context if flag.context in last.context else f"{last.context} {flag.context}"
+            text = _join_text(last.text, flag.text)
+            context = _join_text(last.context, flag.context, sep=" ")
             merged[-1] = replace(
                 last, end_s=max(last.end_s, flag.end_s), text=text, context=context
             )

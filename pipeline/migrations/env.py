@@ -28,6 +28,8 @@ else:  # `alembic -x url=...` from a shell, for operators
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
         "sqlalchemy.url"
     )
+    if not url:
+        raise SystemExit("pass the database URL: alembic -x url=sqlite:///path/bwv.sqlite3 upgrade head")
     engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)
