@@ -10,7 +10,7 @@ import csv
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -242,54 +242,58 @@ def export() -> None:
     """
 
 
-def _write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: str | None, fields: list[str]) -> int:
-    stream = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout  # noqa: SIM115
+def _write_rows(rows: Iterable[dict[str, Any]], fmt: str, stream: Any, fields: list[str]) -> int:
     count = 0
-    try:
-        if fmt == "csv":
-            writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
-            writer.writeheader()
-        for row in rows:
-            count += 1
-            if fmt == "jsonl":
-                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-            else:
-                writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()})
-    finally:
-        if out:
-            stream.close()
+    if fmt == "csv":
+        writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+    for row in rows:
+        count += 1
+        if fmt == "jsonl":
+            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()})
     return count
 
 
-def _export(ctx: click.Context, kind: str, rows: Iterator[dict[str, Any]], fmt: str,
-            out: str | None, fields: list[str]) -> None:
+def _export_options(formats: list[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
+                          help="File (default: standard output).")(fn)
+        fn = click.option("--format", "fmt", type=click.Choice(formats), default="jsonl",
+                          show_default=True)(fn)
+        return click.pass_context(_shared_options(fn))
+    return wrap
+
+
+def _run_export(ctx: click.Context, kind: str, fmt: str, out: str | None,
+                sub_home: str | None, sub_db: str | None) -> None:
+    """Write one export and record it in the audit log."""
+    from pipeline import exports
     from pipeline.store import current_actor, open_store
 
+    _apply_shared(ctx, sub_home, sub_db)
     store = open_store(_instance(ctx).db_url)
-    count = _write_rows(rows, fmt, out, fields)
+    rows = exports.ROWS[kind](store)
+    stream = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout  # noqa: SIM115
+    try:
+        if fmt == "vtt":
+            text = exports.to_vtt(rows)
+            stream.write(text)
+            count = text.count(" --> ")
+        else:
+            count = _write_rows(rows, fmt, stream, exports.FIELDS[kind])
+    finally:
+        if out:
+            stream.close()
     store.audit(actor=current_actor(), action=f"export.{kind}", obj=kind,
                 detail=f"{count} rows as {fmt} to {out or 'stdout'}")
     if out:
         click.echo(f"wrote {count} {kind} rows to {out}", err=True)
 
 
-def _export_text(ctx: click.Context, kind: str, text: str, out: str | None) -> None:
-    from pipeline.store import current_actor, open_store
-
-    if out:
-        Path(out).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    open_store(_instance(ctx).db_url).audit(
-        actor=current_actor(), action=f"export.{kind}", obj=kind, detail=f"vtt to {out or 'stdout'}"
-    )
-
-
 @export.command("flags", context_settings=CONTEXT)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), help="File (default: stdout).")
-@_shared_options
-@click.pass_context
+@_export_options(["jsonl", "csv"])
 def export_flags(ctx: click.Context, fmt: str, out: str | None, sub_home: str | None, sub_db: str | None) -> None:
     """One row per flag: source, sha256, start, end, category, rubric, text, context, speaker.
 
@@ -297,18 +301,11 @@ def export_flags(ctx: click.Context, fmt: str, out: str | None, sub_home: str | 
     Example:
       bwv export flags --format jsonl -o flags.jsonl
     """
-    from pipeline.exports import FLAG_FIELDS, flag_rows
-    from pipeline.store import open_store
-
-    _apply_shared(ctx, sub_home, sub_db)
-    _export(ctx, "flags", flag_rows(open_store(_instance(ctx).db_url)), fmt, out, FLAG_FIELDS)
+    _run_export(ctx, "flags", fmt, out, sub_home, sub_db)
 
 
 @export.command("transcripts", context_settings=CONTEXT)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "vtt"]), default="jsonl", show_default=True)
-@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), help="File (default: stdout).")
-@_shared_options
-@click.pass_context
+@_export_options(["jsonl", "csv", "vtt"])
 def export_transcripts(ctx: click.Context, fmt: str, out: str | None, sub_home: str | None, sub_db: str | None) -> None:
     """One row per segment: source, sha256, start, end, text and words (JSONL).
 
@@ -316,22 +313,11 @@ def export_transcripts(ctx: click.Context, fmt: str, out: str | None, sub_home: 
     Example:
       bwv export transcripts --format vtt -o transcripts.vtt
     """
-    from pipeline.exports import SEGMENT_FIELDS, segment_rows, to_vtt
-    from pipeline.store import open_store
-
-    _apply_shared(ctx, sub_home, sub_db)
-    rows = segment_rows(open_store(_instance(ctx).db_url))
-    if fmt == "vtt":
-        _export_text(ctx, "transcripts", to_vtt(rows), out)
-        return
-    _export(ctx, "transcripts", rows, fmt, out, SEGMENT_FIELDS)
+    _run_export(ctx, "transcripts", fmt, out, sub_home, sub_db)
 
 
 @export.command("media", context_settings=CONTEXT)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), help="File (default: stdout).")
-@_shared_options
-@click.pass_context
+@_export_options(["jsonl", "csv"])
 def export_media(ctx: click.Context, fmt: str, out: str | None, sub_home: str | None, sub_db: str | None) -> None:
     """One row per file seen: source, sha256, state, reason, duration, names.
 
@@ -339,11 +325,7 @@ def export_media(ctx: click.Context, fmt: str, out: str | None, sub_home: str | 
     Example:
       bwv export media --format csv
     """
-    from pipeline.exports import MEDIA_FIELDS, media_rows
-    from pipeline.store import open_store
-
-    _apply_shared(ctx, sub_home, sub_db)
-    _export(ctx, "media", media_rows(open_store(_instance(ctx).db_url)), fmt, out, MEDIA_FIELDS)
+    _run_export(ctx, "media", fmt, out, sub_home, sub_db)
 
 
 # --- rubric ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 from pipeline.store import Store
 
+
 def _source(names: dict[int, list[str]], media_id: int) -> str | None:
     """The name a media item first arrived under."""
     found = names.get(media_id)
@@ -19,7 +20,7 @@ FLAG_FIELDS = [
     "speaker", "severity", "pattern", "review_item",
 ]
 SEGMENT_FIELDS = ["source", "sha256", "start", "end", "text", "words"]
-MEDIA_FIELDS = ["source", "sha256", "state", "reason", "duration", "names"]
+MEDIA_FIELDS = ["source", "sha256", "state", "reason", "duration", "names", "audio_track", "has_video"]
 
 
 def flag_rows(store: Store) -> Iterator[dict[str, Any]]:
@@ -73,6 +74,8 @@ def media_rows(store: Store) -> Iterator[dict[str, Any]]:
             "reason": media.reason,
             "duration": media.duration_s,
             "names": all_names,
+            "audio_track": media.audio_track,
+            "has_video": media.has_video,
         }
 
 
@@ -96,3 +99,8 @@ def to_vtt(rows: Iterable[dict[str, Any]]) -> str:
         text = str(row["text"]).replace("-->", "->")
         out += [f"{_timestamp(row['start'])} --> {_timestamp(row['end'])}", text, ""]
     return "\n".join(out)
+
+
+#: Row builders and CSV columns by export kind (``bwv export KIND``).
+ROWS = {"flags": flag_rows, "transcripts": segment_rows, "media": media_rows}
+FIELDS = {"flags": FLAG_FIELDS, "transcripts": SEGMENT_FIELDS, "media": MEDIA_FIELDS}

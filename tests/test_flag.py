@@ -1,0 +1,90 @@
+"""The flag engine with the shipped rubric: categories, negation, questions, childhood, timing."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.flag import Flag, merge_flags
+from pipeline.rubric import taxonomy_id
+from pipeline.transcribe import Segment, Word
+
+
+def categories(engine, text: str) -> set[str]:
+    return {taxonomy_id(f.category) for f in engine.flag_texts([text])[0]}
+
+
+@pytest.mark.parametrize(
+    "text,category",
+    [
+        ("he grabbed me round the throat last night", "harm.domestic_abuse"),
+        ("he said he'd kill me if I called you lot", "harm.domestic_abuse"),
+        ("she took my bank card and won't let me see my mates", "harm.domestic_abuse"),
+        ("i've been cutting myself again", "harm.self"),
+        ("honestly there's no point going on anymore", "harm.self"),
+        ("i owe them money so i have to keep running for them", "harm.exploitation"),
+        ("the baby's asleep in the cot upstairs", "safeguarding.child"),
+        ("my daughter hasn't come home for two nights", "safeguarding.child"),
+        ("please i can't breathe i'm panicking", "distress"),
+        ("when i was little my dad used to belt me", "ace.abuse"),
+        ("nobody fed us when we were kids", "ace.neglect"),
+        ("i used to hide upstairs when he went for my mum", "ace.household_violence"),
+        ("i was in a children's home from ten", "ace.household_dysfunction"),
+        ("i'm pc jones from the police and i'll explain why we're here", "practice.explain"),
+        ("has anybody been injured", "practice.safety"),
+        ("do you feel safe at home", "practice.safety"),
+        ("you can stop at any point", "practice.choice"),
+        ("nobody's cross with you, you did the right thing", "practice.validate"),
+        ("talk me through what happened earlier", "practice.curious"),
+        ("victim support can ring you tomorrow", "practice.signpost"),
+        ("you only have yourself to blame", "concern.blame"),
+        ("stop being so dramatic", "concern.dismiss"),
+        ("do that again and you're in the cells", "concern.threat"),
+        ("sit down you idiot", "concern.profanity"),
+    ],
+)
+def test_category(engine, text: str, category: str) -> None:
+    assert category in categories(engine, text)
+
+
+@pytest.mark.parametrize(
+    "text,category",
+    [
+        ("he didn't hit me", "harm.domestic_abuse"),
+        ("nobody threatened me", "harm.domestic_abuse"),
+        ("did he hit you?", "harm.domestic_abuse"),
+        ("did he hurt you", "harm.domestic_abuse"),
+        ("i'm dying for a cup of tea", "harm.self"),
+        ("the kids are at school today", "safeguarding.child"),
+    ],
+)
+def test_not_a_disclosure(engine, text: str, category: str) -> None:
+    assert category not in categories(engine, text)
+
+
+def test_a_question_about_harm_is_a_safety_check(engine) -> None:
+    found = categories(engine, "did he hurt you?")
+    assert "practice.safety" in found and "harm.domestic_abuse" not in found
+
+
+def test_flag_spans_the_triggering_words(engine) -> None:
+    words = "okay so um last night he grabbed me round the throat and i thought i'd die".split()
+    seg = Segment(10.0, 10.0 + len(words) * 0.4, " ".join(words), tuple(
+        Word(10.0 + i * 0.4, 10.0 + i * 0.4 + 0.3, w, 0.9) for i, w in enumerate(words)
+    ))
+    flags = [f for f in engine.flag_segments([seg]) if f.category.startswith("harm.domestic_abuse")]
+    assert flags, engine.flag_segments([seg])
+    flag = flags[0]
+    first = words.index("grabbed")
+    assert flag.start_s <= 10.0 + first * 0.4 + 0.01
+    assert flag.end_s <= seg.end_s and flag.end_s > flag.start_s
+    assert "grabbed" in flag.text and "throat" in flag.context
+    assert flag.rubric.startswith("trauma_informed@") and flag.speaker == "unknown"
+
+
+def test_repeats_within_seconds_merge() -> None:
+    a = Flag("distress", "disclosure", 1.0, 2.0, "please", "please stop", "r@1", "p", 4)
+    b = Flag("distress", "disclosure", 3.5, 4.0, "help me", "help me", "r@1", "p", 4)
+    c = Flag("distress", "disclosure", 20.0, 21.0, "please", "please", "r@1", "p", 4)
+    merged = merge_flags([c, b, a], within_s=3.0)
+    assert [(f.start_s, f.end_s) for f in merged] == [(1.0, 4.0), (20.0, 21.0)]
+    assert merged[0].text == "please … help me"
