@@ -151,7 +151,7 @@ if mode == "batched":
     segs, info = BatchedInferencePipeline(model=whisper).transcribe(wav, language="en")
     text = " ".join(s.text for s in segs)
 else:
-    opts = DecodeOptions() if mode == "bwv" else DecodeOptions(beam_size=5)
+    opts = DecodeOptions(**json.loads(mode))
     text = " ".join(s.text for s in transcribe_audio(wav, whisper=whisper, model=model, options=opts).segments)
 print(json.dumps({"text": text, "seconds": time.perf_counter() - started}))
 """
@@ -206,8 +206,15 @@ def decoding_study(long_file: Path, reference: str, audio_s: float) -> list[dict
     with tempfile.TemporaryDirectory(prefix="bwv-decode-") as tmp:
         wav = Path(tmp) / "speech.wav"
         extract_speech(long_file, wav, probe=probe_media(long_file), track=0)
-        for mode, label in (("bwv", "sequential greedy + VAD (bwv)"),
-                            ("beam5", "beam 5 + VAD"), ("batched", "batched pipeline, defaults")):
+        modes = (
+            ("{}", "bwv defaults"),
+            ('{"beam_size": 1}', "sequential greedy (beam 1) + VAD"),
+            ('{"beam_size": 2}', "sequential beam 2 + VAD"),
+            ('{"beam_size": 5}', "sequential beam 5 + VAD"),
+            ('{"beam_size": 1, "vad_filter": false}', "sequential greedy, no VAD"),
+            ("batched", "batched pipeline, defaults"),
+        )
+        for mode, label in modes:
             _wall, _peak, out = run_measured([sys.executable, "-c", _DECODE, str(long_file), str(wav), mode])
             result = json.loads(out)
             rows.append({
