@@ -367,6 +367,46 @@ def rubric_check(file: Path | None) -> None:
         click.echo(f"  {cat.id:<28} {cat.family:<11} severity {cat.severity}  {len(cat.patterns)} patterns")
 
 
+@rubric.command("eval", context_settings=CONTEXT)
+@click.argument("rubric_file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.argument("examples_file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--min-precision", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--min-recall", type=click.FloatRange(0, 1), default=0.0, show_default=True)
+@click.option("--by", type=click.Choice(["family", "category"]), default="family", show_default=True,
+              help="Apply the thresholds to each family or to each category.")
+def rubric_eval(rubric_file: Path | None, examples_file: Path | None, min_precision: float,
+                min_recall: float, by: str) -> None:
+    """Score a rubric against labelled sentences: precision, recall, misses, false alarms.
+
+    Exits 1 when a family (or category, with --by category) falls below a threshold.
+
+    \b
+    Example:
+      bwv rubric eval --min-precision 0.9 --min-recall 0.9
+      bwv rubric eval rubrics/trauma_informed.yaml rubrics/trauma_informed.examples.yaml
+    """
+    from pipeline.evaluate import below_thresholds, evaluate_rubric, load_examples
+    from pipeline.flag import FlagEngine, load_nlp
+    from pipeline.rubric import load_rubric
+
+    engine = FlagEngine(load_rubric(rubric_file), load_nlp())
+    result = evaluate_rubric(engine, load_examples(examples_file))
+    cols = ["family", "precision", "recall", "support", "tp", "fp", "fn"]
+    click.echo(f"{engine.rubric.ref}\n")
+    click.echo(result.table[cols].round(3).to_string())
+    click.echo("\n" + result.families[["precision", "recall", "support", "tp", "fp", "fn"]].round(3).to_string())
+    click.echo("\n" + result.totals.round(3).to_string())
+    for title, rows in (("misses", result.misses), ("false alarms", result.false_alarms)):
+        click.echo(f"\n{title} ({len(rows)}):")
+        for category, text in rows:
+            click.echo(f"  {category:<28} {text}")
+    failed = below_thresholds(result, min_precision=min_precision, min_recall=min_recall, by=by)
+    for line in failed:
+        click.echo(f"below threshold: {line}", err=True)
+    if failed:
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``bwv`` console script."""
     cli.main(args=argv, prog_name="bwv")

@@ -1,10 +1,16 @@
-"""The batch: wire the stages to the store, file by file, in worker processes.
+"""The batch: wire the stages to the store, file by file, with every core busy.
 
 ``run_batch`` ingests an inbox, then takes every media item that is not yet
 done through the remaining stages (probe → extract speech → transcribe →
 flag and queue). Each stage commits its own results, so a run that stops
-anywhere resumes at the stage where it stopped. Each worker process loads
-the speech model and the spaCy pipeline once.
+anywhere resumes at the stage where it stopped.
+
+One process loads the speech model once and decodes on ``workers`` lanes at
+the same time (CTranslate2 runs concurrent requests on one model): audio is
+cut into parts at quiet moments, so one long file keeps every lane busy too.
+A preparation thread probes and extracts the next files' speech while the
+current ones are transcribed. Measured on 2 cores, two single-threaded lanes
+decode 40% more audio per second than one lane with two threads.
 """
 
 from __future__ import annotations
@@ -13,28 +19,43 @@ import logging
 import os
 import time
 import traceback
-from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
 
 from pipeline import store as store_mod
 from pipeline.config import Instance
-from pipeline.errors import BwvError, ConfigError, MediaError
+from pipeline.errors import ConfigError, MediaError
 from pipeline.flag import engine_for
 from pipeline.ingest import DEFAULT_SETTLE_S, InboxEntry, scan_inbox, store_original
 from pipeline.media import extract_speech, probe_media, select_speech_track
 from pipeline.models import SpeechModel, resolve_speech_model
 from pipeline.queue import group_flags
 from pipeline.rubric import load_rubric
-from pipeline.transcribe import DecodeOptions, default_cpu_threads, load_whisper, transcribe_audio
+from pipeline.transcribe import (
+    SAMPLE_RATE,
+    DecodeOptions,
+    Segment,
+    Transcription,
+    default_cpu_threads,
+    load_whisper,
+    plan_parts,
+    read_wav,
+    transcribe_part,
+)
 
 log = logging.getLogger("bwv.jobs")
 
-_MEMORY_PER_WORKER = 1_200_000_000  # bytes: model, spaCy and decoding buffers, with headroom
+#: What became of one item: (state, reason, duration in seconds, number of flags).
+_Result = tuple[str, str | None, float, int]
+_T = TypeVar("_T")
+
+_MEMORY_PER_LANE = 500_000_000  # bytes: decoding buffers and audio parts, with headroom
 
 
 @dataclass(frozen=True)
@@ -91,91 +112,105 @@ class RunSummary:
 
 
 def default_workers(pending: int) -> int:
-    """Workers from cores and memory: one per two cores, no more than files or memory allow.
-
-    CTranslate2 scales well to two threads per decode; measured on 2 cores,
-    one worker with 2 threads finished the sample footage in 29 s against
-    36 s for two single-threaded workers (model loading included).
-    """
+    """Decoding lanes from cores and memory: one per core, no more than memory allows."""
     cores = os.cpu_count() or 1
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
-        memory = 4 * _MEMORY_PER_WORKER
-    return max(1, min(cores // 2, pending, memory // _MEMORY_PER_WORKER))
+        memory = 4 * _MEMORY_PER_LANE
+    del pending  # long files are cut into parts, so even one file uses every lane
+    return max(1, min(cores, memory // _MEMORY_PER_LANE))
 
 
-# --- the per-process context and the per-item stages ----------------------------------------
+# --- the per-item stages ---------------------------------------------------------------------
 
 
 @dataclass
-class _Context:
-    instance: Instance
-    store: store_mod.Store
-    model: SpeechModel
-    options: RunOptions
-    threads: int
+class _Prepared:
+    """An item ready to transcribe (its speech audio and parts), or already finished."""
+
+    media_id: int
+    outcome: _Result | None = None
+    samples: np.ndarray | None = None
+    parts: list[tuple[int, int]] = field(default_factory=list)
+    decode_started: float = 0.0
 
 
-_CTX: _Context | None = None
+class _Stages:
+    """The stages of one batch, sharing one store, one model and one flag engine."""
 
+    def __init__(self, instance: Instance, store: store_mod.Store, model: SpeechModel,
+                 options: RunOptions, lanes: int) -> None:
+        self.instance, self.store, self.model, self.options = instance, store, model, options
+        self.whisper = load_whisper(model, device=options.device,
+                                    cpu_threads=default_cpu_threads(lanes), lanes=lanes)
+        self.engine = engine_for(str(options.rubric_path) if options.rubric_path else None)
 
-def _init_worker(instance: Instance, model: SpeechModel, options: RunOptions, threads: int) -> None:
-    global _CTX
-    _CTX = _Context(instance, store_mod.Store(instance.db_url), model, options, threads)
-    load_whisper(model, device=options.device, cpu_threads=threads)
-    engine_for(str(options.rubric_path) if options.rubric_path else None)
+    def _guard(self, media_id: int, duration_s: float, work: Callable[[], _T]) -> _T | _Result:
+        """Run a stage; a bad file is quarantined (or left for a retry), never raised."""
+        try:
+            return work()
+        except MediaError as exc:
+            if not exc.permanent:
+                return "failed", exc.reason, duration_s, 0
+            self.store.quarantine(media_id, exc.reason)
+            return "quarantined", exc.reason, duration_s, 0
+        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
+            log.error("item %s failed:\n%s", media_id, traceback.format_exc())
+            reason = f"processing failed: {type(exc).__name__}: {str(exc)[:200]}"
+            self.store.quarantine(media_id, reason)
+            return "quarantined", reason, duration_s, 0
 
+    def prepare(self, media_id: int) -> _Prepared:
+        """Probe and extract speech if not done yet; plan the transcription parts."""
+        media = self.store.get_media(media_id)
 
-def _process(media_id: int) -> tuple[str, str | None, float, int]:
-    """Take one item through its remaining stages: (state, reason, duration, flags)."""
-    ctx = _CTX
-    assert ctx is not None, "worker not initialised"  # noqa: S101 - internal invariant
-    store = ctx.store
-    media = store.get_media(media_id)
-    original = ctx.instance.home / (media.store_path or "")
-    try:
-        if media.state == "ingested":
-            if (media.size_bytes or 0) == 0:
-                raise MediaError("empty file (0 bytes): the upload failed; upload it again")
-            probe = probe_media(original)
-            store.set_probe(media_id, probe)
-            track = select_speech_track(original, probe)
-            wav_dir = ctx.instance.derived_dir / (media.sha256 or "x")[:2]
-            wav_dir.mkdir(parents=True, exist_ok=True)
-            wav = wav_dir / f"{media.sha256}.speech.wav"
-            extract_speech(original, wav, probe=probe, track=track)
-            store.set_audio(
-                media_id, audio_path=str(wav.relative_to(ctx.instance.home)), track=track
-            )
-            media = store.get_media(media_id)
-        if media.state == "extracted":
-            wav = ctx.instance.home / (media.audio_path or "")
-            whisper = load_whisper(ctx.model, device=ctx.options.device, cpu_threads=ctx.threads)
-            result = transcribe_audio(wav, whisper=whisper, model=ctx.model, options=ctx.options.decode)
-            store.save_transcript(
-                media_id, result, model=ctx.model.name, model_sha256=ctx.model.sha256,
-                settings=ctx.options.decode.to_dict(),
-            )
-            wav.unlink(missing_ok=True)  # derived and re-creatable; originals stay
-            media = store.get_media(media_id)
-        if media.state == "transcribed":
-            engine = engine_for(str(ctx.options.rubric_path) if ctx.options.rubric_path else None)
-            flags = engine.flag_segments(store.load_segments(media_id))
+        def work() -> _Prepared:
+            nonlocal media
+            if media.state == "ingested":
+                original = self.instance.home / (media.store_path or "")
+                if (media.size_bytes or 0) == 0:
+                    raise MediaError("empty file (0 bytes): the upload failed; upload it again")
+                probe = probe_media(original)
+                self.store.set_probe(media_id, probe)
+                track = select_speech_track(original, probe)
+                wav_dir = self.instance.derived_dir / (media.sha256 or "x")[:2]
+                wav_dir.mkdir(parents=True, exist_ok=True)
+                wav = wav_dir / f"{media.sha256}.speech.wav"
+                extract_speech(original, wav, probe=probe, track=track)
+                self.store.set_audio(media_id, audio_path=str(wav.relative_to(self.instance.home)),
+                                     track=track)
+                media = self.store.get_media(media_id)
+            if media.state == "extracted":
+                samples = read_wav(self.instance.home / (media.audio_path or ""))
+                return _Prepared(media_id, samples=samples, parts=plan_parts(samples))
+            return _Prepared(media_id)  # transcribed already: only flagging is left
+
+        result = self._guard(media_id, media.duration_s or 0.0, work)
+        return result if isinstance(result, _Prepared) else _Prepared(media_id, outcome=result)
+
+    def finish(self, prepared: _Prepared, parts: list[Future[list[Segment]]]) -> _Result:
+        """Store the transcript (from its parts), flag it and queue the review items."""
+        media = self.store.get_media(prepared.media_id)
+
+        def work() -> _Result:
+            if prepared.samples is not None:
+                segments = tuple(seg for part in parts for seg in part.result())
+                audio_s = len(prepared.samples) / SAMPLE_RATE
+                elapsed = time.perf_counter() - prepared.decode_started
+                result = Transcription(segments, "en", audio_s, elapsed)
+                self.store.save_transcript(
+                    prepared.media_id, result, model=self.model.name, model_sha256=self.model.sha256,
+                    settings=self.options.decode.to_dict(),
+                )
+                wav = self.instance.home / (media.audio_path or "")
+                wav.unlink(missing_ok=True)  # derived and re-creatable; originals stay
+            flags = self.engine.flag_segments(self.store.load_segments(prepared.media_id))
             windows = group_flags(flags, duration_s=media.duration_s)
-            store.save_flags(media_id, flags, windows)
+            self.store.save_flags(prepared.media_id, flags, windows)
             return "done", None, media.duration_s or 0.0, len(flags)
-        return media.state, media.reason, media.duration_s or 0.0, 0
-    except MediaError as exc:
-        if not exc.permanent:
-            return "failed", exc.reason, media.duration_s or 0.0, 0
-        store.quarantine(media_id, exc.reason)
-        return "quarantined", exc.reason, media.duration_s or 0.0, 0
-    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
-        log.error("item %s failed:\n%s", media_id, traceback.format_exc())
-        reason = f"processing failed: {type(exc).__name__}: {str(exc)[:200]}"
-        store.quarantine(media_id, reason)
-        return "quarantined", reason, media.duration_s or 0.0, 0
+
+        return self._guard(prepared.media_id, media.duration_s or 0.0, work)
 
 
 # --- the batch ------------------------------------------------------------------------------
@@ -239,6 +274,42 @@ def ingest_inbox(
     return seen
 
 
+def _schedule(stages: _Stages, pending: list[int], lanes: int) -> Iterator[tuple[int, _Result]]:
+    """Prepare items one after another while their parts decode on the lanes."""
+    queue = deque(pending)
+    preparing: deque[tuple[int, Future[_Prepared]]] = deque()
+    decoding: dict[int, tuple[_Prepared, list[Future[list[Segment]]]]] = {}
+    with ThreadPoolExecutor(1, thread_name_prefix="bwv-prepare") as prep, \
+            ThreadPoolExecutor(lanes, thread_name_prefix="bwv-decode") as decode:
+        while queue or preparing or decoding:
+            # Look ahead a little: enough to keep the lanes fed, not the whole night's audio.
+            while queue and len(preparing) + len(decoding) < lanes + 1:
+                media_id = queue.popleft()
+                preparing.append((media_id, prep.submit(stages.prepare, media_id)))
+            while preparing and preparing[0][1].done():
+                media_id, future = preparing.popleft()
+                item = future.result()
+                if item.outcome is not None:
+                    yield media_id, item.outcome
+                    continue
+                item.decode_started = time.perf_counter()
+                samples = item.samples
+                assert samples is not None  # noqa: S101 - prepare() always sets it here
+                parts = [
+                    decode.submit(transcribe_part, samples, part, whisper=stages.whisper,
+                                  options=stages.options.decode)
+                    for part in item.parts
+                ]
+                decoding[media_id] = (item, parts)
+            for media_id in [m for m, (_i, parts) in decoding.items() if all(p.done() for p in parts)]:
+                item, parts = decoding.pop(media_id)
+                yield media_id, stages.finish(item, parts)
+            waiting: list[Future[Any]] = [f for _m, f in preparing]
+            waiting += [p for _i, ps in decoding.values() for p in ps if not p.done()]
+            if waiting:
+                wait(waiting, return_when=FIRST_COMPLETED)
+
+
 def run_batch(
     inbox: Path,
     *,
@@ -257,36 +328,18 @@ def run_batch(
     report = on_file or (lambda _o: None)
     seen = ingest_inbox(inbox, instance=instance, store=store, settle_s=opts.settle_s,
                         summary=summary, on_file=report)
-    pending = [m for m in store.pending_media()]
+    pending = [m.id for m in store.pending_media()]
     names = store.names_by_media()
-    workers = opts.workers or default_workers(len(pending))
-    workers = max(1, min(workers, len(pending) or 1))
-    summary.workers = workers
-    threads = default_cpu_threads(workers)
+    lanes = opts.workers or default_workers(len(pending))
+    summary.workers = lanes
     if on_start:
         on_start(len(pending))
-    results: dict[int, tuple[str, str | None, float, int]] = {}
-    if workers == 1:
-        _init_worker(instance, model, opts, threads)
-        for media in pending:
-            results[media.id] = _process(media.id)
-            _report(results[media.id], media.id, names, report)
-    else:
-        ctx = get_context("spawn")
-        try:
-            with ProcessPoolExecutor(
-                workers, mp_context=ctx, initializer=_init_worker,
-                initargs=(instance, model, opts, threads),
-            ) as pool:
-                futures = {pool.submit(_process, m.id): m.id for m in pending}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    _report(results[futures[future]], futures[future], names, report)
-        except BrokenProcessPool as exc:
-            raise BwvError(
-                "a worker process failed to start or died (see the log above); "
-                "finished items are kept: run again to resume"
-            ) from exc
+    results: dict[int, _Result] = {}
+    if pending:
+        stages = _Stages(instance, store, model, opts, lanes)
+        for media_id, result in _schedule(stages, pending, lanes):
+            results[media_id] = result
+            _report(result, media_id, names, report)
     for media_id, (state, _reason, duration, _n) in results.items():
         if state == "done":
             summary.processed_audio_s += duration
@@ -306,7 +359,7 @@ def run_batch(
     return summary
 
 
-def _report(result: tuple[str, str | None, float, int], media_id: int,
+def _report(result: _Result, media_id: int,
             names: dict[int, list[str]], report: Callable[[FileOutcome], None]) -> None:
     state, reason, duration, n_flags = result
     report(FileOutcome((names.get(media_id) or [f"media {media_id}"])[0], state, reason, duration, n_flags))

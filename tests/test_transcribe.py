@@ -50,3 +50,35 @@ def test_silence_gives_no_words(tmp_path: Path, whisper, tiny_model) -> None:
     )
     result = transcribe_audio(wav, whisper=whisper, model=tiny_model)
     assert result.word_count <= 2, [s.text for s in result.segments]
+
+
+def test_long_audio_is_cut_in_silences_and_keeps_every_word(jfk: Path, tmp_path: Path, whisper) -> None:
+    import wave
+
+    import numpy as np
+
+    from pipeline.transcribe import SAMPLE_RATE, plan_parts, read_wav, transcribe_part
+
+    speech = extract_speech(jfk, tmp_path / "j.wav", probe=probe_media(jfk), track=0).path
+    one = np.asarray(read_wav(speech))
+    gap = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.int16)
+    long = np.concatenate([np.concatenate([one, gap]) for _ in range(6)])
+    path = tmp_path / "long.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(long.tobytes())
+    samples = read_wav(path)
+    assert np.array_equal(np.asarray(samples), long)
+    parts = plan_parts(samples, part_s=20, search_s=8)
+    assert len(parts) >= 3
+    assert parts[0][0] == 0 and parts[-1][1] == len(long)
+    for (_s, end), (start, _e) in zip(parts[:-1], parts[1:], strict=True):
+        assert end == start
+        assert not np.any(long[end - 800 : end + 800]), "cut inside speech"
+    segments = [s for p in parts for s in transcribe_part(samples, p, whisper=whisper)]
+    text = _norm(" ".join(s.text for s in segments))
+    assert text.count("ask not what your country can do for you") == 6
+    starts = [w.start_s for s in segments for w in s.words]
+    assert starts == sorted(starts) and starts[-1] > 5 * len(one) / SAMPLE_RATE
