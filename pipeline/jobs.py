@@ -31,12 +31,12 @@ import numpy as np
 from pipeline import store as store_mod
 from pipeline.config import Instance
 from pipeline.errors import ConfigError, MediaError
-from pipeline.flag import engine_for
+from pipeline.flag import FlagEngine, load_nlp
 from pipeline.ingest import DEFAULT_SETTLE_S, InboxEntry, scan_inbox, store_original
 from pipeline.media import extract_speech, probe_media, select_speech_track
 from pipeline.models import SpeechModel, resolve_speech_model
 from pipeline.queue import group_flags
-from pipeline.rubric import load_rubric
+from pipeline.rubric import Rubric, load_rubric
 from pipeline.transcribe import (
     SAMPLE_RATE,
     DecodeOptions,
@@ -140,11 +140,19 @@ class _Stages:
     """The stages of one batch, sharing one store, one model and one flag engine."""
 
     def __init__(self, instance: Instance, store: store_mod.Store, model: SpeechModel,
-                 options: RunOptions, lanes: int) -> None:
+                 rubric: Rubric, options: RunOptions, lanes: int) -> None:
         self.instance, self.store, self.model, self.options = instance, store, model, options
+        # spaCy loads in the background: it is first needed when the first file is decoded.
+        self._loader = ThreadPoolExecutor(1, thread_name_prefix="bwv-load")
+        self._engine = self._loader.submit(lambda: FlagEngine(rubric, load_nlp()))
+        self._loader.shutdown(wait=False)
         self.whisper = load_whisper(model, device=options.device,
                                     cpu_threads=default_cpu_threads(lanes), lanes=lanes)
-        self.engine = engine_for(str(options.rubric_path) if options.rubric_path else None)
+
+    @property
+    def engine(self) -> FlagEngine:
+        """The compiled rubric (waits for it the first time)."""
+        return self._engine.result()
 
     def _guard(self, media_id: int, duration_s: float, work: Callable[[], _T]) -> _T | _Result:
         """Run a stage; a bad file is quarantined (or left for a retry), never raised."""
@@ -323,7 +331,7 @@ def run_batch(
     started = time.perf_counter()
     store = store_mod.open_store(instance.db_url)
     model = resolve_speech_model(opts.model, models_dir=instance.models_dir)
-    load_rubric(opts.rubric_path)  # fail fast on a bad rubric, before any work
+    rubric = load_rubric(opts.rubric_path)  # fail fast on a bad rubric, before any work
     summary = RunSummary()
     report = on_file or (lambda _o: None)
     seen = ingest_inbox(inbox, instance=instance, store=store, settle_s=opts.settle_s,
@@ -336,7 +344,7 @@ def run_batch(
         on_start(len(pending))
     results: dict[int, _Result] = {}
     if pending:
-        stages = _Stages(instance, store, model, opts, lanes)
+        stages = _Stages(instance, store, model, rubric, opts, lanes)
         for media_id, result in _schedule(stages, pending, lanes):
             results[media_id] = result
             _report(result, media_id, names, report)

@@ -55,13 +55,13 @@ class Segment:
 class DecodeOptions:
     """How faster-whisper decodes. The defaults are bwv's measured choice."""
 
-    beam_size: int = 2
+    beam_size: int = 3
     vad_filter: bool = True
     word_timestamps: bool = True
     condition_on_previous_text: bool = True
     temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     vad_min_silence_ms: int = 1000
-    vad_speech_pad_ms: int = 400
+    vad_speech_pad_ms: int = 800
     no_speech_threshold: float = 0.6
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -102,8 +102,11 @@ def load_whisper(
     ``lanes`` is how many transcriptions may run at once on this one model
     (CTranslate2's ``num_workers``), each with ``cpu_threads`` threads.
     """
+    import ctranslate2
     from faster_whisper import WhisperModel
 
+    # Temperature fallback samples; a fixed seed makes a one-lane run repeatable.
+    ctranslate2.set_random_seed(0)
     threads = cpu_threads or default_cpu_threads(lanes)
     compute_type = "int8" if device == "cpu" else "float16"
     key = (str(model.path), device, compute_type, threads, lanes)

@@ -139,16 +139,17 @@ print(json.dumps(out))
 
 _DECODE = r"""
 import json, sys, time
+from pathlib import Path
 from faster_whisper import BatchedInferencePipeline
 from pipeline.media import extract_speech, probe_media
 from pipeline.models import tiny_en
 from pipeline.transcribe import DecodeOptions, load_whisper, transcribe_audio
-path, wav, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+path, wav, mode = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 model = tiny_en()
 whisper = load_whisper(model)
 started = time.perf_counter()
 if mode == "batched":
-    segs, info = BatchedInferencePipeline(model=whisper).transcribe(wav, language="en")
+    segs, info = BatchedInferencePipeline(model=whisper).transcribe(str(wav), language="en")
     text = " ".join(s.text for s in segs)
 else:
     opts = DecodeOptions(**json.loads(mode))

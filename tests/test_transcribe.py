@@ -78,7 +78,12 @@ def test_long_audio_is_cut_in_silences_and_keeps_every_word(jfk: Path, tmp_path:
         assert end == start
         assert not np.any(long[end - 800 : end + 800]), "cut inside speech"
     segments = [s for p in parts for s in transcribe_part(samples, p, whisper=whisper)]
-    text = _norm(" ".join(s.text for s in segments))
-    assert text.count("ask not what your country can do for you") == 6
-    starts = [w.start_s for s in segments for w in s.words]
-    assert starts == sorted(starts) and starts[-1] > 5 * len(one) / SAMPLE_RATE
+    words = [w for s in segments for w in s.words]
+    starts = [w.start_s for w in words]
+    assert starts == sorted(starts)
+    # Every repetition keeps its words (about 22), whichever part it fell in.
+    period = (len(one) + len(gap)) / SAMPLE_RATE
+    for k in range(6):
+        inside = [w for w in words if k * period - 0.5 <= w.start_s < (k + 1) * period - 0.5]
+        assert len(inside) >= 19, (k, [w.word for w in inside])
+        assert "country" in _norm(" ".join(w.word for w in inside))
