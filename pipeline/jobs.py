@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -48,6 +48,9 @@ from pipeline.transcribe import (
     read_wav,
     transcribe_part,
 )
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
 
 log = logging.getLogger("bwv.jobs")
 
@@ -143,11 +146,18 @@ class _Stages:
                  rubric: Rubric, options: RunOptions, lanes: int) -> None:
         self.instance, self.store, self.model, self.options = instance, store, model, options
         # spaCy loads in the background: it is first needed when the first file is decoded.
-        self._loader = ThreadPoolExecutor(1, thread_name_prefix="bwv-load")
+        self._loader = ThreadPoolExecutor(2, thread_name_prefix="bwv-load")
         self._engine = self._loader.submit(lambda: FlagEngine(rubric, load_nlp()))
+        self._whisper = self._loader.submit(
+            load_whisper, model, device=options.device, cpu_threads=default_cpu_threads(lanes),
+            lanes=lanes,
+        )
         self._loader.shutdown(wait=False)
-        self.whisper = load_whisper(model, device=options.device,
-                                    cpu_threads=default_cpu_threads(lanes), lanes=lanes)
+
+    @property
+    def whisper(self) -> WhisperModel:
+        """The speech model (waits for it to load the first time)."""
+        return self._whisper.result()
 
     @property
     def engine(self) -> FlagEngine:

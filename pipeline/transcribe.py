@@ -55,7 +55,7 @@ class Segment:
 class DecodeOptions:
     """How faster-whisper decodes. The defaults are bwv's measured choice."""
 
-    beam_size: int = 3
+    beam_size: int = 2
     vad_filter: bool = True
     word_timestamps: bool = True
     condition_on_previous_text: bool = True
@@ -153,7 +153,7 @@ def _middle_of_longest_quiet_run(energy: np.ndarray) -> int:
 
 
 def plan_parts(
-    samples: np.ndarray, *, part_s: float = 120.0, search_s: float = 10.0
+    samples: np.ndarray, *, part_s: float = 300.0, search_s: float = 10.0
 ) -> list[tuple[int, int]]:
     """Cut long audio into parts of about ``part_s`` at its quietest moments.
 
