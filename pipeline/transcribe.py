@@ -55,7 +55,7 @@ class Segment:
 class DecodeOptions:
     """How faster-whisper decodes. The defaults are bwv's measured choice."""
 
-    beam_size: int = 2
+    beam_size: int = 3
     vad_filter: bool = True
     word_timestamps: bool = True
     condition_on_previous_text: bool = True
