@@ -388,17 +388,24 @@ def build_clip(
             noise_db=noise_db,
             rng=rng,
         )
-        duration_s = mix.size / _SAMPLE_RATE_HZ
-        _write_wav(workdir / "mix.wav", mix)
-        _encode(
-            workdir / "mix.wav",
-            out,
-            duration_s=duration_s,
-            size=size,
-            fps=fps,
-            preset="veryfast",
-            rng=rng,
-        )
+        return _render(mix, spoken, workdir, out, size=size, fps=fps, preset="veryfast", rng=rng)
+
+
+def _render(
+    mix: np.ndarray,
+    spoken: tuple[SpokenLine, ...],
+    workdir: Path,
+    out: Path,
+    *,
+    size: tuple[int, int],
+    fps: int,
+    preset: str,
+    rng: np.random.Generator,
+) -> ClipScript:
+    """Encode a finished mix with its picture into ``out``; return the clip's script."""
+    duration_s = mix.size / _SAMPLE_RATE_HZ
+    _write_wav(workdir / "mix.wav", mix)
+    _encode(workdir / "mix.wav", out, duration_s=duration_s, size=size, fps=fps, preset=preset, rng=rng)
     return ClipScript(name=out.stem, path=str(out), duration_s=duration_s, lines=spoken)
 
 
@@ -504,15 +511,4 @@ def build_long_file(
         mix, spoken = _mix(
             voiced, gaps_s=gaps, lead_in_s=lead_in_s, tail_s=0.8, noise_db=-38.0, rng=rng
         )
-        duration_s = mix.size / _SAMPLE_RATE_HZ
-        _write_wav(workdir / "mix.wav", mix)
-        _encode(
-            workdir / "mix.wav",
-            out,
-            duration_s=duration_s,
-            size=size,
-            fps=fps,
-            preset="ultrafast",
-            rng=rng,
-        )
-    return ClipScript(name=out.stem, path=str(out), duration_s=duration_s, lines=spoken)
+        return _render(mix, spoken, workdir, out, size=size, fps=fps, preset="ultrafast", rng=rng)
