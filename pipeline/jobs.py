@@ -114,14 +114,16 @@ class RunSummary:
         return self.processed_audio_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
-def default_workers(pending: int) -> int:
-    """Decoding lanes from cores and memory: one per core, no more than memory allows."""
+def default_workers() -> int:
+    """Decoding lanes from cores and memory: one per core, no more than memory allows.
+
+    Long files are cut into parts, so even a single file keeps every lane busy.
+    """
     cores = os.cpu_count() or 1
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         memory = 4 * _MEMORY_PER_LANE
-    del pending  # long files are cut into parts, so even one file uses every lane
     return max(1, min(cores, memory // _MEMORY_PER_LANE))
 
 
@@ -310,11 +312,12 @@ def _schedule(stages: _Stages, pending: list[int], lanes: int) -> Iterator[tuple
                 if item.outcome is not None:
                     yield media_id, item.outcome
                     continue
+                if item.samples is None:  # transcribed in an earlier run: flag it now
+                    yield media_id, stages.finish(item, [])
+                    continue
                 item.decode_started = time.perf_counter()
-                samples = item.samples
-                assert samples is not None  # noqa: S101 - prepare() always sets it here
                 parts = [
-                    decode.submit(transcribe_part, samples, part, whisper=stages.whisper,
+                    decode.submit(transcribe_part, item.samples, part, whisper=stages.whisper,
                                   options=stages.options.decode)
                     for part in item.parts
                 ]
@@ -348,7 +351,7 @@ def run_batch(
                         summary=summary, on_file=report)
     pending = [m.id for m in store.pending_media()]
     names = store.names_by_media()
-    lanes = opts.workers or default_workers(len(pending))
+    lanes = opts.workers or default_workers()
     summary.workers = lanes
     if on_start:
         on_start(len(pending))

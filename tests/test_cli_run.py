@@ -179,3 +179,31 @@ def test_file_still_being_written_waits_for_the_next_run(tmp_path: Path, media_d
     assert proc.returncode == 3
     assert "still being written" in proc.stdout + proc.stderr
     assert _jsonl(bwv(tmp_path / "home", "export", "media").stdout) == []
+
+
+def test_a_run_stopped_between_stages_resumes_where_it_stopped(processed, tmp_path) -> None:
+    import sqlite3
+
+    inbox, home, _ = processed
+    work = tmp_path / "home"
+    shutil.copytree(home, work)
+    flags = bwv(work, "export", "flags").stdout
+    segments = bwv(work, "export", "transcripts").stdout
+    db = sqlite3.connect(work / "bwv.sqlite3")
+    kitchen, weird = (
+        db.execute("SELECT media_id FROM media_name WHERE name = ?", (n,)).fetchone()[0]
+        for n in ("2026-11-27 kitchen.mp4", WEIRD)
+    )
+    # One item stopped after transcription, one before probing.
+    db.execute("DELETE FROM flag WHERE media_id IN (?, ?)", (kitchen, weird))
+    db.execute("DELETE FROM review_item WHERE media_id IN (?, ?)", (kitchen, weird))
+    db.execute("UPDATE media SET state = 'transcribed' WHERE id = ?", (kitchen,))
+    db.execute("UPDATE media SET state = 'ingested' WHERE id = ?", (weird,))
+    db.commit()
+    db.close()
+    again = bwv(work, "run", str(inbox))
+    assert "2 done" in again.stdout
+    assert bwv(work, "export", "transcripts").stdout.count("ask not") == segments.count("ask not")
+    rows = _jsonl(bwv(work, "export", "flags").stdout)
+    assert len(rows) == len(_jsonl(flags))
+    assert {(r["source"], r["category"]) for r in rows} == {(r["source"], r["category"]) for r in _jsonl(flags)}
