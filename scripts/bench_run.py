@@ -141,7 +141,6 @@ _DECODE = r"""
 import json, sys, time
 from pathlib import Path
 from faster_whisper import BatchedInferencePipeline
-from pipeline.media import extract_speech, probe_media
 from pipeline.models import tiny_en
 from pipeline.transcribe import DecodeOptions, load_whisper, transcribe_audio
 path, wav, mode = sys.argv[1], Path(sys.argv[2]), sys.argv[3]

@@ -126,15 +126,7 @@ def synthesize_line(text: str, *, voice: str, speed_wpm: int, out_wav: Path) -> 
     rather than read as a flag.
     """
     cmd = ["espeak-ng", "-v", voice, "-s", str(speed_wpm), "-w", str(out_wav), "--", text]
-    try:
-        subprocess.run(cmd, check=True, capture_output=True, timeout=_SUBPROCESS_TIMEOUT_S)  # noqa: S603 - argument list
-    except FileNotFoundError as exc:
-        raise FootageError("espeak-ng not found: install it (apt-get install espeak-ng)") from exc
-    except subprocess.CalledProcessError as exc:
-        stderr = exc.stderr.decode(errors="replace").strip()
-        raise FootageError(f"espeak-ng failed for voice {voice!r}: {stderr}") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise FootageError(f"espeak-ng took longer than {_SUBPROCESS_TIMEOUT_S:.0f} s") from exc
+    _run_tool(cmd, timeout_s=_SUBPROCESS_TIMEOUT_S, failed=f"espeak-ng failed for voice {voice!r}")
     with wave.open(str(out_wav), "rb") as wav:
         return wav.getnframes() / wav.getframerate()
 
@@ -222,17 +214,23 @@ def _street_noise(n: int, noise_db: float, rng: np.random.Generator) -> np.ndarr
     return noise
 
 
-def _run_ffmpeg(args: list[str], *, timeout_s: float) -> None:
-    cmd = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error", *args]
+def _run_tool(cmd: list[str], *, timeout_s: float, failed: str) -> None:
+    """Run espeak-ng or ffmpeg from an argument list; failures become :class:`FootageError`."""
+    tool = cmd[0]
     try:
         subprocess.run(cmd, check=True, capture_output=True, timeout=timeout_s)  # noqa: S603 - argument list
     except FileNotFoundError as exc:
-        raise FootageError("ffmpeg not found: install it (apt-get install ffmpeg)") from exc
+        raise FootageError(f"{tool} not found: install it (apt-get install {tool})") from exc
     except subprocess.CalledProcessError as exc:
         stderr = exc.stderr.decode(errors="replace").strip()
-        raise FootageError(f"ffmpeg failed: {stderr}") from exc
+        raise FootageError(f"{failed}: {stderr}") from exc
     except subprocess.TimeoutExpired as exc:
-        raise FootageError(f"ffmpeg took longer than {timeout_s:.0f} s") from exc
+        raise FootageError(f"{tool} took longer than {timeout_s:.0f} s") from exc
+
+
+def _run_ffmpeg(args: list[str], *, timeout_s: float) -> None:
+    _run_tool(["ffmpeg", "-nostdin", "-y", "-loglevel", "error", *args], timeout_s=timeout_s,
+              failed="ffmpeg failed")
 
 
 def _encode(
