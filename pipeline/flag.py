@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -40,6 +40,12 @@ _QUESTION_OPENERS = frozenset(
     "do does did have has had is are was were am can could will would should shall may might must".split()
 )
 _FILLERS = frozenset({"um", "uh", "erm", "er", "like", "so", "and", "but", "right", "okay", "ok", "well"})
+# A negator in a condition ("if you don't sit down you're nicked", "if i don't do what he says he
+# hits me") negates the condition, not the clause after it.
+_CONDITIONALS = frozenset({"if", "unless", "otherwise"})
+# "I don't know why he hit me": the negator denies knowing, not what happened.
+_COGNITION = frozenset({"know", "understand", "remember", "sure", "certain", "think"})
+_WH_WORDS = frozenset({"why", "what", "how", "when", "where", "who", "if", "whether", "whatever"})
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,22 @@ class FlagEngine:
 
     def flag_segments(self, segments: Sequence[Segment]) -> list[Flag]:
         """Flag a transcript, one spaCy pass over its segments, with word-timestamp spans."""
+        flags = [flag for per_segment in self._flag_each(segments) for flag in per_segment]
+        return merge_flags(flags, within_s=self.rubric.merge_within_s)
+
+    def flag_texts(self, texts: Iterable[str]) -> list[list[Flag]]:
+        """Flag plain sentences (no timestamps), each on its own: used by the rubric evaluation."""
+        segments = [
+            Segment(0.0, 0.0, t, tuple(Word(0.0, 0.0, w, 1.0) for w in t.split())) for t in texts
+        ]
+        # One batched spaCy pass over all the sentences; flags merge within a sentence only.
+        return [
+            merge_flags(flags, within_s=self.rubric.merge_within_s)
+            for flags in self._flag_each(segments)
+        ]
+
+    def _flag_each(self, segments: Sequence[Segment]) -> Iterator[list[Flag]]:
+        """The unmerged flags of each segment, from one ``nlp.pipe`` pass over them all."""
         texts, offsets = [], []
         for seg in segments:
             words = seg.words or (Word(seg.start_s, seg.end_s, seg.text, 1.0),)
@@ -171,8 +193,8 @@ class FlagEngine:
                 pos += len(w.word) + 1
             texts.append(" ".join(w.word for w in words))
             offsets.append((words, starts))
-        flags = []
         for doc, (words, starts) in zip(self.nlp.pipe(texts, batch_size=64), offsets, strict=True):
+            flags = []
             for cat, span, pattern in self.flag_doc(doc):
                 first = bisect.bisect_right(starts, span.start_char) - 1
                 last = bisect.bisect_right(starts, max(span.end_char - 1, span.start_char)) - 1
@@ -189,19 +211,17 @@ class FlagEngine:
                         severity=cat.severity,
                     )
                 )
-        return merge_flags(flags, within_s=self.rubric.merge_within_s)
-
-    def flag_texts(self, texts: Iterable[str]) -> list[list[Flag]]:
-        """Flag plain sentences (no timestamps): used by the rubric evaluation."""
-        segments = [
-            Segment(0.0, 0.0, t, tuple(Word(0.0, 0.0, w, 1.0) for w in t.split())) for t in texts
-        ]
-        return [self.flag_segments([seg]) for seg in segments]
+            yield flags
 
 
 def _negated(span: Span) -> bool:
     """A negator shortly before the match in its clause, or a ``neg`` dependent before it."""
     doc, sent = span.doc, span.sent
+    if any(t.lower_ in _NEGATORS for t in span):
+        # A pattern that carries its own negator ("can't do this", "won't let me") is a
+        # negative disclosure; a negator just before it is a stutter ("i can't i can't do
+        # this"), not a denial.
+        return False
     opener = next((t.i for t in sent if t.lower_ not in _FILLERS and not t.is_punct), sent.start)
     for i in range(span.start - 1, max(sent.start, span.start - _NEGATION_WINDOW) - 1, -1):
         word = doc[i].lower_
@@ -210,12 +230,27 @@ def _negated(span: Span) -> bool:
         if word == "no" and i == opener:
             continue  # "no, he punched me": an answer, not a negation
         if word in _NEGATORS or (word == "one" and i > 0 and doc[i - 1].lower_ == "no"):
+            if _negates_something_else(doc, i, span):
+                break
             return True
     return any(
         child.dep_ == "neg" and child.i < span.start and child.i != opener
         for tok in span
         for child in tok.children
     )
+
+
+def _negates_something_else(doc: Doc, i: int, span: Span) -> bool:
+    """Whether the negator at ``i`` belongs to a condition, to "not know why", or to "not the first time"."""
+    conditional = any(doc[j].lower_ in _CONDITIONALS for j in range(max(span.sent.start, i - 3), i))
+    if conditional and not span.start <= doc[i].head.i < span.end:
+        return True  # the negated verb is the condition's, not the match's
+    after = [t.lower_ for t in doc[i + 1 : i + 4]]
+    if after and after[0] in {"even", "really", "actually"}:
+        after = after[1:]
+    if len(after) >= 2 and after[0] in _COGNITION and after[1] in _WH_WORDS:
+        return True
+    return after[:2] in (["the", "first"], ["the", "only"], ["for", "the"])
 
 
 def _is_question(sent: Span) -> bool:

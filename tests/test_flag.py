@@ -96,8 +96,41 @@ def test_repeats_within_seconds_merge() -> None:
         ("i dont think he hit me", False),  # Whisper's apostrophe-less negation
         ("no he punched me in the face", True),  # an answer, not a negation
         ("nobody cared if we went to school or not", True),  # a negator after the match
+        ("if i don't do what he says he hits me", True),  # the negator is the condition's
+        ("i don't know why he hit me", True),  # denies knowing, not the harm
+        ("it wasn't the first time he strangled me", True),
+        ("it'll be fine as long as he doesn't hit me", False),
+        ("he does let me see my friends", False),  # no negator, no control
     ],
 )
 def test_negation_edges(engine, text: str, expected: bool) -> None:
     found = categories(engine, text)
     assert bool(found & {"harm.domestic_abuse", "ace.neglect"}) == expected, found
+
+
+@pytest.mark.parametrize(
+    "text,category,expected",
+    [
+        ("if you don't sit down you're getting arrested", "concern.threat", True),
+        ("i can't i can't do this please", "distress", True),  # a stutter, not a denial
+        ("you can do it yourself", "distress", False),  # "can" without the negator
+        ("i can breathe fine", "distress", False),
+        ("he squeezed my neck till i couldnt breathe", "distress", False),  # reported, not panic
+        ("she's run off from her foster placement again", "ace.household_dysfunction", False),
+        ("my dad used to kick the shit out of me", "concern.profanity", False),  # not at anyone
+        ("i'll fucking taser you", "concern.profanity", True),
+        ("they said if i grass they'll stab me", "harm.domestic_abuse", False),  # exploitation
+        ("my foster carer locked me in the bathroom", "ace.abuse", True),  # childhood marker
+        ("please do let me know", "distress", False),
+        ("are you thinking of hurting yourself", "practice.safety", True),
+        ("what were you thinking going back there", "practice.curious", False),
+    ],
+)
+def test_context_and_sense(engine, text: str, category: str, expected: bool) -> None:
+    assert (category in categories(engine, text)) == expected, categories(engine, text)
+
+
+def test_flag_texts_keeps_sentences_apart(engine) -> None:
+    texts = ["he strangled me", "the kids are at school", "are you hurt"]
+    per_text = [{taxonomy_id(f.category) for f in flags} for flags in engine.flag_texts(texts)]
+    assert per_text == [{"harm.domestic_abuse"}, set(), {"practice.safety"}]
