@@ -374,37 +374,68 @@ def rubric_check(file: Path | None) -> None:
 @click.option("--min-recall", type=click.FloatRange(0, 1), default=0.0, show_default=True)
 @click.option("--by", type=click.Choice(["family", "category"]), default="family", show_default=True,
               help="Apply the thresholds to each family or to each category.")
-def rubric_eval(rubric_file: Path | None, examples_file: Path | None, min_precision: float,
-                min_recall: float, by: str) -> None:
+@click.option("--from-reviews", is_flag=True,
+              help="Also score against reviewers' decisions in the database: flags confirmed or "
+                   "marked not relevant, and moments the rubric missed.")
+@_shared_options
+@click.pass_context
+def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Path | None,
+                min_precision: float, min_recall: float, by: str, from_reviews: bool,
+                sub_home: str | None, sub_db: str | None) -> None:
     """Score a rubric against labelled sentences: precision, recall, misses, false alarms.
 
-    Exits 1 when a family (or category, with --by category) falls below a threshold.
+    With --from-reviews, the rubric is also run over every reviewed
+    transcript and scored against the reviewers' decisions (a flag within a
+    second of the marked moment counts). Exits 1 when a family (or category,
+    with --by category) falls below a threshold in either evaluation.
 
     \b
     Example:
       bwv rubric eval --min-precision 0.9 --min-recall 0.9
       bwv rubric eval rubrics/trauma_informed.yaml rubrics/trauma_informed.examples.yaml
+      bwv rubric eval --from-reviews
     """
-    from pipeline.evaluate import below_thresholds, evaluate_rubric, load_examples
+    from pipeline.evaluate import below_thresholds, evaluate_reviews, evaluate_rubric, load_examples
     from pipeline.flag import FlagEngine, load_nlp
     from pipeline.rubric import load_rubric
 
+    _apply_shared(ctx, sub_home, sub_db)
     engine = FlagEngine(load_rubric(rubric_file), load_nlp())
-    result = evaluate_rubric(engine, load_examples(examples_file))
-    cols = ["family", "precision", "recall", "support", "tp", "fp", "fn"]
-    click.echo(f"{engine.rubric.ref}\n")
-    click.echo(result.table[cols].round(3).to_string())
-    click.echo("\n" + result.families[["precision", "recall", "support", "tp", "fp", "fn"]].round(3).to_string())
+    click.echo(f"{engine.rubric.ref}\n\nlabelled examples")
+    def check(result: Any) -> list[str]:
+        return below_thresholds(result, min_precision=min_precision, min_recall=min_recall, by=by)
+
+    failed = _print_evaluation(evaluate_rubric(engine, load_examples(examples_file)), below=check)
+    if from_reviews:
+        from pipeline import store as store_mod
+
+        store = store_mod.open_store(_instance(ctx).db_url)
+        reviews = evaluate_reviews(engine, store)
+        store.audit(actor=store_mod.current_actor(), action="rubric-eval", obj="rubric_feedback",
+                    detail=engine.rubric.ref)
+        click.echo("\n\nreviewers' decisions")
+        if reviews is None:
+            click.echo("no reviewer decisions recorded yet: nothing to score")
+        else:
+            failed += _print_evaluation(reviews, below=check)
+    for line in failed:
+        click.echo(f"below threshold: {line}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def _print_evaluation(result: Any, *, below: Callable[[Any], list[str]]) -> list[str]:
+    """Print an evaluation's tables, misses and false alarms; return its threshold failures."""
+    cols = ["precision", "recall", "support", "tp", "fp", "fn"]
+    scored = result.table[result.table.support + result.table.fp > 0]
+    click.echo(scored[["family", *cols]].round(3).to_string())
+    click.echo("\n" + result.families[cols].round(3).to_string())
     click.echo("\n" + result.totals.round(3).to_string())
     for title, rows in (("misses", result.misses), ("false alarms", result.false_alarms)):
         click.echo(f"\n{title} ({len(rows)}):")
         for category, text in rows:
             click.echo(f"  {category:<28} {text}")
-    failed = below_thresholds(result, min_precision=min_precision, min_recall=min_recall, by=by)
-    for line in failed:
-        click.echo(f"below threshold: {line}", err=True)
-    if failed:
-        sys.exit(1)
+    return below(result)
 
 
 def main(argv: list[str] | None = None) -> None:

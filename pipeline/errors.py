@@ -47,3 +47,11 @@ class StoreError(BwvError):
 
 class AuthError(BwvError):
     """An account, session or role check failed."""
+
+
+class NotFoundError(BwvError):
+    """An object asked for by id does not exist (or is not visible to the caller)."""
+
+
+class InvalidRequestError(BwvError):
+    """A request names something that exists but asks for what cannot be done."""

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pipeline.flag import FlagEngine
+    from pipeline.store import Store
+
+#: How far (seconds) a flag may sit from a reviewer's marked range and still count as that moment.
+REVIEW_TOLERANCE_S = 1.0
 
 DEFAULT_EXAMPLES = Path(__file__).resolve().parent.parent / "rubrics" / "trauma_informed.examples.yaml"
 
@@ -139,10 +143,11 @@ def score(
     fam["precision"] = [_ratio(r.tp, r.tp + r.fp) for r in fam.itertuples()]
     fam["recall"] = [_ratio(r.tp, r.tp + r.fn) for r in fam.itertuples()]
     tp, fp, fn = table.tp.sum(), table.fp.sum(), table.fn.sum()
+    judged = table[table.support + table.fp > 0]  # macro: over the categories with anything to score
     totals = pd.DataFrame(
         [
             {"average": "micro", "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn)},
-            {"average": "macro", "precision": table.precision.mean(), "recall": table.recall.mean()},
+            {"average": "macro", "precision": judged.precision.mean(), "recall": judged.recall.mean()},
         ]
     ).set_index("average")
     return Evaluation(table, fam, totals, misses, alarms)
@@ -156,6 +161,49 @@ def evaluate_rubric(engine: FlagEngine, labelled: Sequence[Labelled]) -> Evaluat
         Labelled(i.text, frozenset(taxonomy_id(c) for c in i.expected), i.source) for i in labelled
     ]
     return score(folded, predicted, categories=list(TAXONOMY))
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60):02d}:{seconds % 60:04.1f}"
+
+
+def review_judgements(
+    engine: FlagEngine, store: Store, *, tolerance_s: float = REVIEW_TOLERANCE_S
+) -> tuple[list[Labelled], list[set[str]]]:
+    """Reviewers' judgements as labelled moments, and what the rubric flags there now.
+
+    Each judgement concerns one category at one time range: a confirmed flag
+    or a missed moment should be flagged, a flag marked "not relevant"
+    should not. The rubric is run again over the stored transcript, so a
+    changed rubric is scored on the decisions made about the old one.
+    """
+    labelled: list[Labelled] = []
+    predicted: list[set[str]] = []
+    flags_of: dict[int, list[tuple[str, float, float]]] = {}
+    for row, name in store.rubric_feedback():
+        if row.media_id not in flags_of:
+            flags_of[row.media_id] = [
+                (taxonomy_id(f.category), f.start_s, f.end_s)
+                for f in engine.flag_segments(store.load_segments(row.media_id))
+            ]
+        category = taxonomy_id(row.category)
+        found = any(
+            cat == category and start <= row.end_s + tolerance_s and end >= row.start_s - tolerance_s
+            for cat, start, end in flags_of[row.media_id]
+        )
+        where = f"{name or f'media {row.media_id}'} {_clock(row.start_s)}-{_clock(row.end_s)}"
+        expected = frozenset() if row.kind == "not_relevant" else frozenset({category})
+        labelled.append(Labelled(f"{where} [{row.kind} by {row.reviewer}] {row.text}", expected, row.kind))
+        predicted.append({category} if found else set())
+    return labelled, predicted
+
+
+def evaluate_reviews(engine: FlagEngine, store: Store) -> Evaluation | None:
+    """Score the rubric against reviewers' decisions; None when there are none yet."""
+    labelled, predicted = review_judgements(engine, store)
+    if not labelled:
+        return None
+    return score(labelled, predicted, categories=list(TAXONOMY))
 
 
 def below_thresholds(

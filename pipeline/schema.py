@@ -144,6 +144,35 @@ class Flag(Base):
     speaker: Mapped[str] = mapped_column(String(40))
 
 
+#: What a reviewer said about the rubric: a flag confirmed or "not relevant", or a missed moment.
+FEEDBACK_KINDS = ("confirmed", "not_relevant", "missed")
+
+
+class RubricFeedback(Base):
+    """A reviewer's judgement of the rubric on one moment, kept for ``bwv rubric eval``.
+
+    The category and time range are copied from the flag, so the judgement
+    outlives the flag row when a file is flagged again with a newer rubric.
+    """
+
+    __tablename__ = "rubric_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    flag_id: Mapped[int | None] = mapped_column(
+        ForeignKey("flag.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(100))
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    rubric: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Audit(Base):
     """Append-only audit log; each row's hash chains to the previous row's."""
 

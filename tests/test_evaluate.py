@@ -5,9 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from pipeline.errors import RubricError
+from pipeline import schema as db
+from pipeline.cli import cli
+from pipeline.config import resolve_instance
+from pipeline.errors import InvalidRequestError, NotFoundError, RubricError
 from pipeline.evaluate import Labelled, below_thresholds, evaluate_rubric, load_examples, score
+from pipeline.queue import group_flags
+from pipeline.store import open_store
+from pipeline.transcribe import Segment, Transcription, Word
 
 
 def _l(text: str, *expected: str) -> Labelled:
@@ -59,3 +66,87 @@ def test_examples_with_unknown_keys_or_categories_are_refused(tmp_path: Path) ->
     bad.write_text("rubric: x\nexamples:\n  - category: harm.selfish\n    flag: [x]\n")
     with pytest.raises(RubricError, match="unknown categories: harm.selfish"):
         load_examples(bad)
+
+
+def _segment(start: float, text: str) -> Segment:
+    words = text.split()
+    step = 3.0 / len(words)
+    return Segment(start, start + 3.0, text, tuple(
+        Word(round(start + i * step, 3), round(start + (i + 1) * step, 3), w, 0.9) for i, w in enumerate(words)
+    ))
+
+
+@pytest.fixture
+def reviewed(tmp_path: Path, engine):
+    """An instance with one flagged transcript, as the batch leaves it."""
+    instance = resolve_instance(tmp_path / "home")
+    store = open_store(instance.db_url)
+    media_id, _ = store.add_original("b" * 64, size=10, store_path="s", inbox="/in", name="call 7.mp4", mtime_ns=1)
+    segments = (
+        _segment(0.0, "he punched me in the face last night"),
+        _segment(10.0, "i'm going to put you in the back of the van"),
+        _segment(20.0, "the weather has been grim all week"),
+    )
+    store.save_transcript(media_id, Transcription(segments, "en", 30.0, 1.0), model="tiny.en",
+                          model_sha256="x", settings={})
+    flags = engine.flag_segments(segments)
+    store.save_flags(media_id, flags, group_flags(flags))
+    with store.session() as s:
+        s.get_one(db.Media, media_id).duration_s = 30.0
+    return instance, store, media_id
+
+
+def test_reviewers_decisions_score_the_rubric(reviewed) -> None:
+    instance, store, media_id = reviewed
+    flags = {f.category: f for f, _name in store.iter_flags()}
+    assert {"harm.domestic_abuse", "concern.threat"} <= set(flags)
+    store.record_flag_feedback(flags["harm.domestic_abuse"].id, relevant=True, reviewer="tip1")
+    # Said twice by one reviewer: the later word replaces the earlier.
+    store.record_flag_feedback(flags["concern.threat"].id, relevant=True, reviewer="tip1")
+    store.record_flag_feedback(flags["concern.threat"].id, relevant=False, reviewer="tip1", note="banter")
+    store.add_missed_moment(media_id, category="distress", start_s=20.2, end_s=22.5, reviewer="tip2")
+    assert len(store.rubric_feedback()) == 3
+
+    args = ["--home", str(instance.home), "rubric", "eval", "--from-reviews"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    reviews = result.output.split("reviewers' decisions", 1)[1]
+    assert "misses (1):" in reviews and "the weather has been grim all week" in reviews
+    assert "call 7.mp4 00:20.2-00:22.5 [missed by tip2]" in reviews
+    assert "false alarms (1):" in reviews and "concern.threat" in reviews.split("false alarms (1):")[1]
+    strict = CliRunner().invoke(cli, [*args, "--min-precision", "0.9", "--min-recall", "0.9"])
+    assert strict.exit_code == 1
+    assert "below threshold: concern: precision 0.000 < 0.9" in strict.output
+    assert "below threshold: disclosure: recall 0.500 < 0.9" in strict.output
+    assert store.verify_audit_chain()
+
+
+def test_an_item_marked_reviewed_confirms_its_unmarked_flags(reviewed) -> None:
+    _instance, store, _media_id = reviewed
+    rows = [f for f, _n in store.iter_flags()]
+    store.record_flag_feedback(rows[0].id, relevant=False, reviewer="tip1")
+    items = {f.review_item_id for f in rows}
+    confirmed = sum(store.confirm_unmarked_flags(i, reviewer="tip1") for i in items if i is not None)
+    assert confirmed == len(rows) - 1
+    kinds = [row.kind for row, _name in store.rubric_feedback()]
+    assert kinds == ["not_relevant"] + ["confirmed"] * (len(rows) - 1)
+    assert store.confirm_unmarked_flags(rows[0].review_item_id or 0, reviewer="tip2") == 0
+
+
+def test_bad_review_input_is_refused_with_a_reason(reviewed) -> None:
+    _instance, store, media_id = reviewed
+    with pytest.raises(NotFoundError, match="no flag 999"):
+        store.record_flag_feedback(999, relevant=False, reviewer="tip1")
+    with pytest.raises(InvalidRequestError, match="unknown category 'harm.selfish'"):
+        store.add_missed_moment(media_id, category="harm.selfish", start_s=1, end_s=2, reviewer="tip1")
+    with pytest.raises(InvalidRequestError, match="not inside the file"):
+        store.add_missed_moment(media_id, category="distress", start_s=25, end_s=45, reviewer="tip1")
+    with pytest.raises(NotFoundError, match="no transcribed media item 42"):
+        store.add_missed_moment(42, category="distress", start_s=1, end_s=2, reviewer="tip1")
+    assert store.rubric_feedback() == []
+
+
+def test_no_decisions_yet_is_said_plainly(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path / "h"), "rubric", "eval", "--from-reviews"])
+    assert result.exit_code == 0, result.output
+    assert "no reviewer decisions recorded yet" in result.output
