@@ -237,7 +237,8 @@ class _Stages:
 
 
 def _ingest_entry(
-    entry: InboxEntry, inbox: str, instance: Instance, store: store_mod.Store
+    entry: InboxEntry, inbox: str, instance: Instance, store: store_mod.Store,
+    on_stored: Callable[[], None] | None = None,
 ) -> tuple[int | None, FileOutcome | None]:
     if entry.kind == "unsettled":
         return None, FileOutcome(entry.name, "deferred", "still being written; the next run takes it")
@@ -264,6 +265,8 @@ def _ingest_entry(
     )
     store.audit(actor=store_mod.current_actor(), action="ingest", obj=f"media:{media_id}",
                 detail=f"{inbox}/{entry.name} sha256={stored.sha256}")
+    if on_stored:
+        on_stored()
     return media_id, None
 
 
@@ -275,8 +278,12 @@ def ingest_inbox(
     settle_s: float = DEFAULT_SETTLE_S,
     summary: RunSummary | None = None,
     on_file: Callable[[FileOutcome], None] | None = None,
+    on_stored: Callable[[], None] | None = None,
 ) -> dict[int, str]:
-    """The ingest stage alone: store every settled original once; {media id: first name}."""
+    """The ingest stage alone: store every settled original once; {media id: first name}.
+
+    ``on_stored`` is called after each original newly copied into the store.
+    """
     inbox = inbox.resolve()
     if not inbox.is_dir():
         raise ConfigError(f"inbox {inbox} is not a folder")
@@ -284,7 +291,7 @@ def ingest_inbox(
     seen: dict[int, str] = {}
     for entry in scan_inbox(inbox, settle_s=settle_s):
         summary.files += 1
-        media_id, outcome = _ingest_entry(entry, str(inbox), instance, store)
+        media_id, outcome = _ingest_entry(entry, str(inbox), instance, store, on_stored)
         if outcome:
             summary.outcomes.append(outcome)
             if on_file:
@@ -292,6 +299,24 @@ def ingest_inbox(
         if media_id is not None:
             seen.setdefault(media_id, entry.name)
     return seen
+
+
+#: The last item of a batch is cut across the lanes only if each part keeps this much audio.
+_MIN_TAIL_PART_S = 15.0
+
+
+def _split_last(item: _Prepared, lanes: int) -> list[tuple[int, int]]:
+    """The batch's last item: cut at quiet moments so every lane helps finish it.
+
+    Otherwise the other lanes sit idle while one lane decodes the last file.
+    """
+    if item.samples is None or len(item.parts) >= lanes:
+        return item.parts
+    audio_s = len(item.samples) / SAMPLE_RATE
+    part_s = audio_s / lanes
+    if part_s < _MIN_TAIL_PART_S:
+        return item.parts
+    return plan_parts(item.samples, part_s=part_s, search_s=min(10.0, part_s / 3))
 
 
 def _schedule(stages: _Stages, pending: list[int], lanes: int) -> Iterator[tuple[int, _Result]]:
@@ -302,8 +327,9 @@ def _schedule(stages: _Stages, pending: list[int], lanes: int) -> Iterator[tuple
     with ThreadPoolExecutor(1, thread_name_prefix="bwv-prepare") as prep, \
             ThreadPoolExecutor(lanes, thread_name_prefix="bwv-decode") as decode:
         while queue or preparing or decoding:
-            # Look ahead a little: enough to keep the lanes fed, not the whole night's audio.
-            while queue and len(preparing) + len(decoding) < lanes + 1:
+            # Look ahead a little: one prepared item per lane, so a lane that frees never waits
+            # for ffmpeg; not the whole night's audio.
+            while queue and len(preparing) + len(decoding) < 2 * lanes:
                 media_id = queue.popleft()
                 preparing.append((media_id, prep.submit(stages.prepare, media_id)))
             while preparing and preparing[0][1].done():
@@ -315,6 +341,8 @@ def _schedule(stages: _Stages, pending: list[int], lanes: int) -> Iterator[tuple
                 if item.samples is None:  # transcribed in an earlier run: flag it now
                     yield media_id, stages.finish(item, [])
                     continue
+                if not queue and not preparing:
+                    item.parts = _split_last(item, lanes)
                 item.decode_started = time.perf_counter()
                 parts = [
                     decode.submit(transcribe_part, item.samples, part, whisper=stages.whisper,
@@ -347,17 +375,28 @@ def run_batch(
     rubric = load_rubric(opts.rubric_path)  # fail fast on a bad rubric, before any work
     summary = RunSummary()
     report = on_file or (lambda _o: None)
-    seen = ingest_inbox(inbox, instance=instance, store=store, settle_s=opts.settle_s,
-                        summary=summary, on_file=report)
-    pending = [m.id for m in store.pending_media()]
-    names = store.names_by_media()
     lanes = opts.workers or default_workers()
     summary.workers = lanes
+    stages: _Stages | None = None
+
+    def start_loading() -> None:
+        # The models load while the rest of the inbox is hashed and stored.
+        nonlocal stages
+        stages = stages or _Stages(instance, store, model, rubric, opts, lanes)
+
+    if store.pending_media():
+        start_loading()
+    seen = ingest_inbox(inbox, instance=instance, store=store, settle_s=opts.settle_s,
+                        summary=summary, on_file=report, on_stored=start_loading)
+    # Largest first, so the batch ends on short files and no lane waits long for the last one.
+    pending = [m.id for m in sorted(store.pending_media(), key=lambda m: -(m.size_bytes or 0))]
+    names = store.names_by_media()
     if on_start:
         on_start(len(pending))
     results: dict[int, _Result] = {}
     if pending:
-        stages = _Stages(instance, store, model, rubric, opts, lanes)
+        start_loading()
+        assert stages is not None
         for media_id, result in _schedule(stages, pending, lanes):
             results[media_id] = result
             _report(result, media_id, names, report)

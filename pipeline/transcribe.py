@@ -63,6 +63,12 @@ class DecodeOptions:
     vad_min_silence_ms: int = 1000
     vad_speech_pad_ms: int = 800
     no_speech_threshold: float = 0.6
+    # Tokens generated per 30-second window at most. Dense speech needs under ~200; a
+    # hallucination loop ("no, no, no, ...") runs on to the model's 448-token context and then
+    # falls back to sampling, and was the costliest thing in a batch of short clips. A window
+    # cut short resumes at its last timestamp, so no words are lost. 220 keeps the longest
+    # prompt (224 earlier tokens + up to 4 start tokens) within the 448-token context.
+    max_new_tokens: int | None = 220
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -215,6 +221,7 @@ def _decode_kwargs(opts: DecodeOptions) -> dict[str, Any]:
         "condition_on_previous_text": opts.condition_on_previous_text,
         "temperature": list(opts.temperature),
         "no_speech_threshold": opts.no_speech_threshold,
+        "max_new_tokens": opts.max_new_tokens,
         # The footage is English; multilingual models are told so rather than guessing.
         "language": "en",
         **opts.extra,

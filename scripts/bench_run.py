@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--footage", type=Path, default=ROOT / "data" / "bench")
     parser.add_argument("--no-decoding-study", action="store_true")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each timing; the best counts")
+    parser.add_argument("--sets", default="short,long", help="footage sets to time: short, long or both")
     args = parser.parse_args(argv)
     minutes = 2.0 if args.quick else args.minutes
     import pandas as pd
@@ -254,12 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     clips, long = build_footage(args.footage / f"{minutes:g}min", minutes=minutes)
     reference = {Path(c["path"]).name: " ".join(line["text"] for line in c["lines"]) for c in clips}
     reference[Path(long["path"]).name] = " ".join(line["text"] for line in long["lines"])
-    rows = [
-        bench_set("short clips", [Path(c["path"]) for c in clips], reference,
-                  sum(c["duration_s"] for c in clips), repeat=args.repeat),
-        bench_set("continuous file", [Path(long["path"])], reference, long["duration_s"],
-                  repeat=args.repeat),
-    ]
+    sets = set(args.sets.split(","))
+    rows = []
+    if "short" in sets:
+        rows.append(bench_set("short clips", [Path(c["path"]) for c in clips], reference,
+                              sum(c["duration_s"] for c in clips), repeat=args.repeat))
+    if "long" in sets:
+        rows.append(bench_set("continuous file", [Path(long["path"])], reference, long["duration_s"],
+                              repeat=args.repeat))
     pd.set_option("display.width", 200)
     table = pd.DataFrame(rows).set_index("set")
     print(f"\nbwv run (defaults) against plain faster-whisper (library defaults), {os.cpu_count()} cores")
