@@ -29,7 +29,9 @@ test: setup
 	$(BIN)/python -m pytest
 
 bench: setup
-	$(BIN)/python scripts/bench_run.py
+	$(BIN)/python scripts/bench_flag.py; flag=$$?; \
+	$(BIN)/python scripts/bench_run.py; run=$$?; \
+	test $$flag -eq 0 -a $$run -eq 0
 
 lint: setup
 	$(BIN)/ruff check pipeline reviewers scripts tests

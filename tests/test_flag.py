@@ -134,3 +134,32 @@ def test_flag_texts_keeps_sentences_apart(engine) -> None:
     texts = ["he strangled me", "the kids are at school", "are you hurt"]
     per_text = [{taxonomy_id(f.category) for f in flags} for flags in engine.flag_texts(texts)]
     assert per_text == [{"harm.domestic_abuse"}, set(), {"practice.safety"}]
+
+
+def test_anchor_is_a_required_word_list_preferring_uncommon_words() -> None:
+    from pipeline.flag import _anchor
+
+    pattern = [
+        {"LOWER": {"IN": ["he", "she"]}},
+        {"LOWER": "really", "OP": "?"},
+        {"LEMMA": {"IN": ["punch", "kick", "Slap"]}},
+        {"LOWER": "me"},
+    ]
+    assert _anchor(pattern) == frozenset({"punch", "kick", "slap"})
+    assert _anchor([{"LOWER": "very", "OP": "*"}, {"POS": "VERB"}]) is None
+    assert _anchor([{"LOWER": {"NOT_IN": ["x"]}}, {"LOWER": "me"}]) == frozenset({"me"})
+
+
+def test_gating_token_patterns_by_anchor_changes_no_flag(engine) -> None:
+    from pipeline.evaluate import load_examples
+
+    texts = [item.text for item in load_examples()]
+    gated = engine.flag_texts(texts)
+    by_anchor, ungated = engine._by_anchor, engine._ungated
+    try:
+        engine._by_anchor, engine._ungated = {}, list(range(len(engine._token_matchers)))
+        every = engine.flag_texts(texts)
+    finally:
+        engine._by_anchor, engine._ungated = by_anchor, ungated
+    assert sum(map(len, gated)) > 900
+    assert gated == every
