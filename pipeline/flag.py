@@ -178,7 +178,7 @@ class FlagEngine:
             blocked = cat.blocked_by if blocked is None else blocked
             if "negation" in blocked and _negated(span):
                 continue
-            if "question" in blocked and _is_question(sent):
+            if "question" in blocked and (_is_question(sent) or _asked_about(span)):
                 continue
             target = cat
             if cat.childhood and _in_childhood(sent, childhood_spans, doc):
@@ -317,6 +317,21 @@ def _is_question(sent: Span) -> bool:
         and words[0].lower_ in _QUESTION_OPENERS
         and words[1].pos_ in {"PRON", "PROPN", "NOUN", "DET"}
     )
+
+
+_ASKING = frozenset({"ask", "wonder", "check", "enquire", "inquire"})
+
+
+def _asked_about(span: Span) -> bool:
+    """Reported questions: "he asked me if he'd hurt me", "she keeps asking whether I'm scared"."""
+    sent = span.sent
+    for i in range(max(sent.start, span.start - 6), span.start):
+        token = span.doc[i]
+        if token.lower_ in {"if", "whether"} and any(
+            span.doc[j].lemma_.lower() in _ASKING for j in range(max(sent.start, i - 3), i)
+        ):
+            return True
+    return False
 
 
 def _in_childhood(sent: Span, markers: list[tuple[int, int]], doc: Doc) -> bool:

@@ -163,3 +163,16 @@ def test_gating_token_patterns_by_anchor_changes_no_flag(engine) -> None:
         engine._by_anchor, engine._ungated = by_anchor, ungated
     assert sum(map(len, gated)) > 900
     assert gated == every
+
+
+@pytest.mark.parametrize(
+    "text,category,expected",
+    [
+        ("he asked me if he'd hurt me", "harm.domestic_abuse", False),
+        ("she keeps asking whether i'm scared of him", "distress", False),
+        ("he hit me when i asked if i could go out", "harm.domestic_abuse", True),
+        ("i asked for help because he hit me", "harm.domestic_abuse", True),
+    ],
+)
+def test_reported_questions_are_not_disclosures(engine, text: str, category: str, expected: bool) -> None:
+    assert (category in categories(engine, text)) is expected
