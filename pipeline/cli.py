@@ -402,10 +402,8 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
     _apply_shared(ctx, sub_home, sub_db)
     engine = FlagEngine(load_rubric(rubric_file), load_nlp())
     click.echo(f"{engine.rubric.ref}\n\nlabelled examples")
-    def check(result: Any) -> list[str]:
-        return below_thresholds(result, min_precision=min_precision, min_recall=min_recall, by=by)
-
-    failed = _print_evaluation(evaluate_rubric(engine, load_examples(examples_file)), below=check)
+    results = [evaluate_rubric(engine, load_examples(examples_file))]
+    _print_evaluation(results[0])
     if from_reviews:
         from pipeline import store as store_mod
 
@@ -417,15 +415,20 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
         if reviews is None:
             click.echo("no reviewer decisions recorded yet: nothing to score")
         else:
-            failed += _print_evaluation(reviews, below=check)
+            _print_evaluation(reviews)
+            results.append(reviews)
+    failed = [
+        line for result in results
+        for line in below_thresholds(result, min_precision=min_precision, min_recall=min_recall, by=by)
+    ]
     for line in failed:
         click.echo(f"below threshold: {line}", err=True)
     if failed:
         sys.exit(1)
 
 
-def _print_evaluation(result: Any, *, below: Callable[[Any], list[str]]) -> list[str]:
-    """Print an evaluation's tables, misses and false alarms; return its threshold failures."""
+def _print_evaluation(result: Any) -> None:
+    """Print an evaluation's tables, misses and false alarms."""
     cols = ["precision", "recall", "support", "tp", "fp", "fn"]
     scored = result.table[result.table.support + result.table.fp > 0]
     click.echo(scored[["family", *cols]].round(3).to_string())
@@ -435,7 +438,6 @@ def _print_evaluation(result: Any, *, below: Callable[[Any], list[str]]) -> list
         click.echo(f"\n{title} ({len(rows)}):")
         for category, text in rows:
             click.echo(f"  {category:<28} {text}")
-    return below(result)
 
 
 def main(argv: list[str] | None = None) -> None:

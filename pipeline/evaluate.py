@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import RubricError
-from pipeline.rubric import TAXONOMY, Rubric, taxonomy_id
+from pipeline.rubric import TAXONOMY, taxonomy_id
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -218,8 +218,3 @@ def below_thresholds(
         if row.recall < min_recall:
             out.append(f"{name}: recall {row.recall:.3f} < {min_recall}")
     return out
-
-
-def rubric_categories(rubric: Rubric) -> list[str]:
-    """The taxonomy ids a rubric covers."""
-    return sorted({taxonomy_id(c.id) for c in rubric.categories})

@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 from pipeline.evaluate import load_examples  # noqa: E402
 from pipeline.flag import engine_for  # noqa: E402
 from pipeline.transcribe import Segment, Word  # noqa: E402
-from scripts.footage import _dialogue  # noqa: E402
+from scripts.footage import dialogue_turns  # noqa: E402
 
 TRANSCRIPT_SEGMENTS = 50
 
@@ -47,7 +47,7 @@ TRANSCRIPT_SEGMENTS = 50
 def corpus(words: int, seed: int = 3) -> list[Segment]:
     """Segments of dialogue and labelled sentences, with made-up word timestamps."""
     texts = [item.text for item in load_examples()]
-    turns = _dialogue(np.random.default_rng(seed))
+    turns = dialogue_turns(np.random.default_rng(seed))
     count = sum(len(t.split()) for t in texts)
     while count < words:
         line = next(turns)[0].text

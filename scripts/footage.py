@@ -415,7 +415,7 @@ def write_scripts_json(scripts: list[ClipScript], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _dialogue(rng: np.random.Generator) -> Iterator[tuple[Line, str, int]]:
+def dialogue_turns(rng: np.random.Generator) -> Iterator[tuple[Line, str, int]]:
     """Endless back-and-forth (line, voice, speed), in episodes with a new member of the public each."""
     used: set[str] = set()
     recent: dict[str, list[str]] = {WEARER: [], PUBLIC: []}
@@ -486,7 +486,7 @@ def build_long_file(
     for benchmarking transcription completeness: the words stay intelligible.
     """
     rng = np.random.default_rng(seed)
-    turns = _dialogue(np.random.default_rng([seed, 1]))
+    turns = dialogue_turns(np.random.default_rng([seed, 1]))
     target_s = minutes * 60.0
     lead_in_s = 1.0
     voiced: list[tuple[Line, np.ndarray, int]] = []
