@@ -427,6 +427,134 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
         sys.exit(1)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (keep 127.0.0.1 behind a TLS reverse proxy).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False),
+              help="Serve HTTPS with this certificate (cookies are then Secure).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="The certificate's key.")
+@_shared_options
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, tls_cert: str | None, tls_key: str | None,
+          sub_home: str | None, sub_db: str | None) -> None:
+    """Start the review app for TIPs, trainers and admins.
+
+    \b
+    Example:
+      bwv user add alice --role tip < password.txt
+      bwv serve --port 8000
+    """
+    import os
+
+    import uvicorn
+
+    from pipeline.store import open_store
+
+    _apply_shared(ctx, sub_home, sub_db)
+    instance = _instance(ctx)
+    open_store(instance.db_url)  # migrate and fail here, not on the first request
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("give both --tls-cert and --tls-key, or neither")
+    os.environ["BWV_HOME"], os.environ["BWV_DB"] = str(instance.home), instance.db_url
+    if not ctx.find_root().obj.get("quiet"):
+        scheme = "https" if tls_cert else "http"
+        click.echo(f"bwv review app on {scheme}://{host}:{port}/ (instance {instance.home})")
+    # Loaded by name: the library (pipeline/) never imports the web app.
+    uvicorn.run("reviewers.app:app_from_environment", factory=True, host=host, port=port,
+                ssl_certfile=tls_cert, ssl_keyfile=tls_key, server_header=False,
+                log_level="warning", access_log=False)
+
+
+@cli.group(context_settings=CONTEXT)
+def user() -> None:
+    """Manage review-app accounts.
+
+    \b
+    Example:
+      bwv user add alice --role tip   (the password is read from standard input)
+      bwv user list
+    """
+
+
+def _read_password() -> str:
+    """A password from standard input: asked twice, hidden, on a terminal; else the first line."""
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != first:
+            raise click.ClickException("the passwords do not match")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user.command("add", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--role", type=click.Choice(["tip", "trainer", "admin"]), required=True)
+@_shared_options
+@click.pass_context
+def user_add(ctx: click.Context, name: str, role: str, sub_home: str | None, sub_db: str | None) -> None:
+    """Create an account; its password is read from standard input, never the command line.
+
+    \b
+    Example:
+      printf '%s\\n' "$PASSWORD" | bwv user add alice --role tip
+    """
+    from pipeline.accounts import add_user
+    from pipeline.store import current_actor, open_store
+
+    _apply_shared(ctx, sub_home, sub_db)
+    store = open_store(_instance(ctx).db_url)
+    user_id = add_user(store, name, role=role, password=_read_password(), actor=current_actor())
+    click.echo(f"added user {name} ({role}), id {user_id}")
+
+
+@user.command("list", context_settings=CONTEXT)
+@_shared_options
+@click.pass_context
+def user_list(ctx: click.Context, sub_home: str | None, sub_db: str | None) -> None:
+    """List accounts with their roles and whether they are disabled.
+
+    \b
+    Example:
+      bwv user list
+    """
+    from pipeline.store import open_store
+
+    _apply_shared(ctx, sub_home, sub_db)
+    for account in open_store(_instance(ctx).db_url).list_users():
+        state = "disabled" if account.disabled else "active"
+        click.echo(f"{account.name}\t{account.role}\t{state}")
+
+
+@user.command("disable", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+@_shared_options
+@click.pass_context
+def user_disable(ctx: click.Context, name: str, enable: bool, sub_home: str | None,
+                 sub_db: str | None) -> None:
+    """Disable an account (its sessions end at once) or, with --enable, enable it.
+
+    \b
+    Example:
+      bwv user disable alice
+    """
+    from pipeline.errors import NotFoundError
+    from pipeline.store import current_actor, open_store
+
+    _apply_shared(ctx, sub_home, sub_db)
+    store = open_store(_instance(ctx).db_url)
+    account = store.user_by_name(name)
+    if account is None:
+        raise NotFoundError(f"no user named {name!r}")
+    store.update_user(account.id, disabled=not enable)
+    store.audit(actor=current_actor(), action="user-enable" if enable else "user-disable",
+                obj=f"user:{account.id}")
+    click.echo(f"{'enabled' if enable else 'disabled'} {name}")
+
+
 def _print_evaluation(result: Any) -> None:
     """Print an evaluation's tables, misses and false alarms."""
     cols = ["precision", "recall", "support", "tp", "fp", "fn"]

@@ -55,3 +55,11 @@ class NotFoundError(BwvError):
 
 class InvalidRequestError(BwvError):
     """A request names something that exists but asks for what cannot be done."""
+
+
+class ForbiddenError(AuthError):
+    """Signed in, but this person may not do this to this object."""
+
+
+class ConflictError(BwvError):
+    """The object changed under the request (an item someone else has just claimed, say)."""

@@ -120,6 +120,12 @@ class ReviewItem(Base):
     status: Mapped[str] = mapped_column(String(20))
     categories: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Who holds or reviewed the item (user ids; accounts are disabled, never deleted).
+    # The claim is taken by a conditional UPDATE, so two people can never hold one item.
+    claimed_by: Mapped[int | None] = mapped_column(Integer, index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[int | None] = mapped_column(Integer, index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Flag(Base):
@@ -171,6 +177,88 @@ class RubricFeedback(Base):
     note: Mapped[str | None] = mapped_column(Text)
     reviewer: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+#: The roles of the review app: TIPs review, trainers see annotations, admins manage accounts.
+ROLES = ("tip", "trainer", "admin")
+
+#: Review item states; ``claimed`` means one TIP holds it.
+ITEM_STATES = ("new", "claimed", "reviewed", "dismissed")
+
+
+class UserAccount(Base):
+    """A person who uses the review app. Disabled, never deleted, so the audit log stays whole."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in browser. Only the token's SHA-256 is stored; deleting the row signs it out."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, for rate limiting (by name and by client address)."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_name", "name", "at"),
+        Index("ix_login_attempt_client", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    client: Mapped[str] = mapped_column(String(100))
+    ok: Mapped[bool]
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+#: Labels an annotation may carry besides the taxonomy ids.
+PRACTICE_LABELS = ("good practice", "missed opportunity", "safeguarding follow-up")
+
+
+class Annotation(Base):
+    """A TIP's feedback on a time range of an interaction.
+
+    A draft (``submitted_at`` empty) is seen only by its author; marking the
+    review item reviewed submits it, and trainers then see it.
+    """
+
+    __tablename__ = "annotation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    review_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_item.id", ondelete="SET NULL"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    labels: Mapped[str] = mapped_column(Text)  # JSON list
+    rating: Mapped[int | None] = mapped_column(Integer)
+    feedback: Mapped[str] = mapped_column(Text)
+    teaching: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Audit(Base):

@@ -30,6 +30,7 @@ from pipeline.flag import Flag
 from pipeline.media import MediaProbe
 from pipeline.queue import ReviewWindow
 from pipeline.rubric import TAXONOMY, taxonomy_id
+from pipeline.store_review import ReviewQueries
 from pipeline.transcribe import Segment, Transcription, Word
 
 _GENESIS = "0" * 64
@@ -66,8 +67,8 @@ class Totals:
     review_items: int
 
 
-class Store:
-    """The bwv database."""
+class Store(ReviewQueries):
+    """The bwv database (the review app's queries are in :mod:`pipeline.store_review`)."""
 
     def __init__(self, url: str) -> None:
         self.url = url

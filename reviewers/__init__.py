@@ -1,1 +1,1 @@
-"""The review web app for TIPs and trainers (served by `bwv serve`; built on the pipeline library)."""
+"""The review web app for TIPs, trainers and admins (``bwv serve``)."""

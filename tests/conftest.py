@@ -99,3 +99,74 @@ def copy_into(inbox: Path, src: Path, name: str | None = None) -> Path:
     shutil.copyfile(src, dst)
     age(dst)
     return dst
+
+
+# --- the review app --------------------------------------------------------------------------
+
+#: A file name and transcript words that would run script if a page failed to escape them.
+HOSTILE_NAME = '"><img src=x onerror=alert(1)> call.mp4'
+HOSTILE_WORDS = ("<script>alert('x')</script>", '"><img src=x onerror=alert(2)>')
+PASSWORD = "correct horse battery staple"
+USERS = {"alice": "tip", "bob": "tip", "tom": "trainer", "ada": "admin"}
+
+
+@pytest.fixture(scope="session")
+def review_template(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -> Path:
+    """An instance after a real batch run, with accounts and proxies; copied for each test.
+
+    One clip is a spoken dialogue that the rubric flags; the other arrives under a
+    hostile file name and is then given a transcript and a flag full of markup.
+    """
+    from pipeline.accounts import add_user
+    from pipeline.config import resolve_instance
+    from pipeline.flag import Flag
+    from pipeline.proxy import ensure_proxy
+    from pipeline.queue import group_flags
+    from pipeline.store import open_store
+    from pipeline.transcribe import Segment, Transcription, Word
+    from scripts.footage import Line, Scenario, build_clip
+
+    base = tmp_path_factory.mktemp("review")
+    inbox, home = base / "inbox", base / "home"
+    scenario = Scenario("hallway", (
+        Line("wearer", "Hello, I'm PC Jones. I'm here because your neighbour was worried about you."),
+        Line("public", "He grabbed me by the throat last night and said he would kill me."),
+        Line("wearer", "Thank you for telling me. That sounds really frightening."),
+        Line("public", "I'm scared he'll come back tonight."),
+        Line("wearer", "Do you feel safe here right now? Take your time."),
+    ))
+    clip = build_clip(scenario, base / "hallway.mp4", seed=7, public_gain_db=-6.0)
+    copy_into(inbox, Path(clip.path), "2026-11-27 hallway.mp4")
+    copy_into(inbox, media_dir / "jfk.mp4", HOSTILE_NAME)
+    env = {**os.environ, "BWV_HOME": str(home)}
+    env.pop("BWV_DB", None)
+    subprocess.run([sys.executable, "-m", "pipeline", "-q", "run", str(inbox), "--settle-seconds", "0"],
+                   env=env, cwd=ROOT, check=True, timeout=600, stdin=subprocess.DEVNULL,
+                   capture_output=True)
+    instance = resolve_instance(home)
+    store = open_store(instance.db_url)
+    hostile = next(m for m in store.iter_media() if m.sha256 and
+                   HOSTILE_NAME in store.names_by_media()[m.id])
+    words = tuple(Word(1.0 + i, 1.8 + i, f" {w}", 0.9) for i, w in enumerate(HOSTILE_WORDS))
+    seg = Segment(1.0, 3.0, "".join(w.word for w in words), words)
+    store.save_transcript(hostile.id, Transcription((seg,), "en", hostile.duration_s or 11.0, 0.1),
+                          model="test", model_sha256="0" * 64, settings={})
+    flag = Flag("distress", "disclosure", 1.0, 2.8, HOSTILE_WORDS[0], seg.text.strip(),
+                "trauma_informed@test", "test", 3)
+    store.save_flags(hostile.id, [flag], group_flags([flag], duration_s=hostile.duration_s))
+    for name, role in USERS.items():
+        add_user(store, name, role=role, password=PASSWORD, actor="test")
+    for media in store.iter_media():
+        if media.state == "done":
+            ensure_proxy(instance, media)
+    store.engine.dispose()
+    return home
+
+
+@pytest.fixture()
+def review_home(review_template: Path, tmp_path: Path):
+    """A private copy of the review instance for one test."""
+    from pipeline.config import resolve_instance
+
+    shutil.copytree(review_template, tmp_path / "home")
+    return resolve_instance(tmp_path / "home")

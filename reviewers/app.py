@@ -1,0 +1,157 @@
+"""The review app: FastAPI with server-rendered Jinja2 pages and a little plain JavaScript.
+
+``create_app`` wires the pages (one module each in ``reviewers/pages``),
+the security headers, and the mapping from library errors to HTTP statuses.
+There is no static mount of the media store: footage is streamed by id
+through an authorised route.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pipeline import __version__
+from pipeline.accounts import RateLimited, SessionPolicy
+from pipeline.config import Instance
+from pipeline.errors import (
+    AuthError,
+    BwvError,
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    MediaError,
+    NotFoundError,
+)
+from pipeline.rubric import Rubric, load_rubric
+from pipeline.store import Store, open_store
+from reviewers.auth import NotSignedIn
+from reviewers.security import SecurityHeaders
+
+log = logging.getLogger("bwv.reviewers")
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class ReviewApp:
+    """What every request handler needs: the instance, its store, the rubric, the templates."""
+
+    instance: Instance
+    store: Store
+    rubric: Rubric
+    policy: SessionPolicy
+    templates: Jinja2Templates
+
+    def page(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        """Render a page template; the viewer and CSRF token are added when signed in."""
+        viewer = getattr(request.state, "viewer", None)
+        context.setdefault("viewer", viewer)
+        context.setdefault("csrf_token", viewer.csrf_token if viewer else "")
+        context.setdefault("version", __version__)
+        return self.templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else ""
+
+
+def make_templates() -> Jinja2Templates:
+    """Jinja2 with autoescaping on for every template, whatever its file name."""
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["clock"] = _clock
+    env.filters["when"] = _when
+    return Jinja2Templates(env=env)
+
+
+_STATUS = [
+    (RateLimited, 429), (NotSignedIn, 401), (ForbiddenError, 403), (AuthError, 401),
+    (NotFoundError, 404), (ConflictError, 409), (InvalidRequestError, 400), (MediaError, 503),
+]
+
+
+def _status_of(exc: BwvError) -> int:
+    return next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
+
+
+def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric | None = None,
+               policy: SessionPolicy | None = None) -> FastAPI:
+    """The review app for one bwv instance."""
+    app = FastAPI(title="bwv review", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.bwv = ReviewApp(
+        instance=instance, store=store or open_store(instance.db_url),
+        rubric=rubric or load_rubric(), policy=policy or SessionPolicy(),
+        templates=make_templates(),
+    )
+
+    @app.exception_handler(BwvError)
+    async def bwv_error(request: Request, exc: BwvError) -> Response:
+        status = _status_of(exc)
+        if isinstance(exc, NotSignedIn):
+            if request.method == "GET" and "/media" not in request.url.path:
+                target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+                return RedirectResponse(f"/login?next={target}", status_code=303)
+        if status >= 500:
+            log.error("%s %s failed: %s", request.method, request.url.path, exc)
+        response = app.state.bwv.page(request, "error.html", status_code=status,
+                                      title=_TITLES.get(status, "Error"), message=str(exc))
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "the request was not understood"
+        return app.state.bwv.page(request, "error.html", status_code=exc.status_code,
+                                  title=_TITLES.get(exc.status_code, "Error"), message=message)
+
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'][1:]) or 'request'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        return app.state.bwv.page(request, "error.html", status_code=422,
+                                  title="Invalid request", message=problems)
+
+    from reviewers.pages import admin, annotations, login, media, queue, review
+
+    for module in (login, queue, review, media, annotations, admin):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+_TITLES = {400: "Bad request", 401: "Sign in", 403: "Not allowed", 404: "Not found",
+           409: "Already taken", 422: "Invalid request", 429: "Too many attempts",
+           503: "Unavailable"}
+
+
+def app_from_environment() -> FastAPI:
+    """The app for the instance named by ``BWV_HOME`` and ``BWV_DB`` (what ``bwv serve`` runs)."""
+    from pipeline.config import resolve_instance
+
+    return create_app(resolve_instance())

@@ -1,0 +1,89 @@
+"""The queue page: review items to claim, filtered and sorted, with who holds each."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from pipeline import review
+from pipeline.errors import InvalidRequestError
+from pipeline.rubric import TAXONOMY
+from pipeline.schema import ITEM_STATES
+from pipeline.store_review import QueueFilter
+from reviewers.auth import Viewer, changing, role
+
+router = APIRouter()
+PER_PAGE = 50
+FAMILIES = ("disclosure", "concern", "practice")
+_STATUS_CHOICES = {"open": ("new", "claimed"), "all": (), **{s: (s,) for s in ITEM_STATES}}
+
+
+def queue_filter(viewer: Viewer, *, status: str, category: str, family: str, mine: bool,
+                 date_from: date | None, date_to: date | None, sort: str) -> QueueFilter:
+    """The filter the query string asks for; unknown values are refused, not ignored."""
+    problems = []
+    if status not in _STATUS_CHOICES:
+        problems.append(f"status must be one of {', '.join(_STATUS_CHOICES)}")
+    if category and category not in TAXONOMY:
+        problems.append(f"unknown category {category!r}")
+    if family and family not in FAMILIES:
+        problems.append(f"family must be one of {', '.join(FAMILIES)}")
+    if sort not in ("priority", "newest"):
+        problems.append("sort must be priority or newest")
+    if problems:
+        raise InvalidRequestError("; ".join(problems))
+    categories = [category] if category else []
+    if family:
+        in_family = [c for c, f in TAXONOMY.items() if f == family]
+        categories = [c for c in categories if c in in_family] if category else in_family
+        if not categories:
+            categories = ["-none-"]  # the category is not in the family: nothing matches
+    return QueueFilter(statuses=_STATUS_CHOICES[status], categories=tuple(categories),
+                       mine_user_id=viewer.user.id if mine else None, date_from=date_from,
+                       date_to=date_to, sort=sort)
+
+
+@router.get("/queue")
+def queue_page(
+    request: Request,
+    viewer: Viewer = Depends(role("tip")),
+    status: str = Query("open", max_length=20),
+    category: str = Query("", max_length=100),
+    family: str = Query("", max_length=20),
+    mine: bool = False,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    sort: str = Query("priority", max_length=20),
+    page: int = Query(1, ge=1, le=100_000),
+) -> Response:
+    """Review items, highest priority first, 50 to a page."""
+    app = request.app.state.bwv
+    flt = queue_filter(viewer, status=status, category=category, family=family, mine=mine,
+                       date_from=date_from, date_to=date_to, sort=sort)
+    rows, total = app.store.queue_page(flt, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    app.store.audit(actor=review.actor(viewer.user), action="view", obj="queue",
+                    detail=str(request.url.query)[:500] or None)
+    params = {"status": status, "category": category, "family": family,
+              "mine": "1" if mine else "", "date_from": date_from or "", "date_to": date_to or "",
+              "sort": sort}
+    return app.page(request, "queue.html", rows=rows, total=total, page=page,
+                    pages=max(1, -(-total // PER_PAGE)), params=params, families=FAMILIES,
+                    taxonomy=list(TAXONOMY), statuses=list(_STATUS_CHOICES))
+
+
+@router.post("/items/{item_id}/claim")
+async def claim(request: Request, item_id: int,
+                viewer: Viewer = Depends(changing("tip"))) -> Response:
+    """Take an item and open it (409 if someone else holds it)."""
+    review.claim(request.app.state.bwv.store, viewer.user, item_id)
+    return RedirectResponse(f"/items/{item_id}", status_code=303)
+
+
+@router.post("/items/{item_id}/release")
+async def release(request: Request, item_id: int,
+                  viewer: Viewer = Depends(changing("tip"))) -> Response:
+    """Give an item back to the queue."""
+    review.release(request.app.state.bwv.store, viewer.user, item_id)
+    return RedirectResponse("/queue", status_code=303)

@@ -1,0 +1,132 @@
+// The review page: transcript follows the video, clicks seek, keys mark and save.
+// Loaded from /static (the Content-Security-Policy forbids inline script).
+"use strict";
+
+(function () {
+  const player = document.getElementById("player");
+  if (!player) return;
+  const words = Array.from(document.querySelectorAll("#transcript .w"));
+  const starts = words.map((w) => parseFloat(w.dataset.s));
+  const timeline = document.getElementById("timeline");
+  const markIn = document.getElementById("mark-in");
+  const markOut = document.getElementById("mark-out");
+  const form = document.getElementById("annotate");
+  let current = null;
+
+  function seek(seconds) {
+    if (!Number.isFinite(seconds)) return;
+    player.currentTime = Math.max(0, seconds);
+    highlight();
+  }
+
+  // The word being spoken: the last word starting at or before the playhead.
+  function highlight() {
+    const t = player.currentTime;
+    let lo = 0, hi = starts.length - 1, found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] <= t) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
+    }
+    const word = found >= 0 && t <= parseFloat(words[found].dataset.e) + 0.3 ? words[found] : null;
+    if (word !== current) {
+      if (current) current.classList.remove("now");
+      if (word) {
+        word.classList.add("now");
+        if (!player.paused) word.scrollIntoView({ block: "nearest" });
+      }
+      current = word;
+    }
+    placeTimeline();
+  }
+
+  function fraction(seconds) {
+    const from = parseFloat(timeline.dataset.from), to = parseFloat(timeline.dataset.to);
+    return to > from ? Math.min(1, Math.max(0, (seconds - from) / (to - from))) : 0;
+  }
+
+  function place(el, start, end) {
+    el.style.left = (fraction(start) * 100) + "%";
+    el.style.width = Math.max(0.4, (fraction(end) - fraction(start)) * 100) + "%";
+  }
+
+  function placeTimeline() {
+    if (!timeline) return;
+    timeline.querySelector(".playhead").style.left = (fraction(player.currentTime) * 100) + "%";
+    const sel = timeline.querySelector(".selection");
+    if (markIn && markOut && parseFloat(markOut.value) > parseFloat(markIn.value)) {
+      place(sel, parseFloat(markIn.value), parseFloat(markOut.value));
+      sel.hidden = false;
+    } else if (sel) {
+      sel.hidden = true;
+    }
+  }
+
+  function setMark(input, copyClass) {
+    if (!input) return;
+    input.value = player.currentTime.toFixed(2);
+    document.querySelectorAll("." + copyClass).forEach((el) => { el.value = input.value; });
+    placeTimeline();
+  }
+
+  if (timeline) {
+    place(timeline.querySelector(".item-span"), parseFloat(timeline.dataset.itemStart),
+          parseFloat(timeline.dataset.itemEnd));
+    timeline.querySelectorAll(".marker").forEach((m) => {
+      place(m, parseFloat(m.dataset.s), parseFloat(m.dataset.e));
+    });
+    timeline.addEventListener("click", (event) => {
+      const marker = event.target.closest(".marker");
+      if (marker) { seek(parseFloat(marker.dataset.s)); return; }
+      const box = timeline.getBoundingClientRect();
+      const from = parseFloat(timeline.dataset.from), to = parseFloat(timeline.dataset.to);
+      seek(from + (to - from) * (event.clientX - box.left) / box.width);
+    });
+  }
+
+  // Words, line times, flag times and annotation times all seek the video.
+  document.addEventListener("click", (event) => {
+    const target = event.target.closest(".w, .ts, .seek");
+    if (target) seek(parseFloat(target.dataset.s));
+  });
+
+  [markIn, markOut].forEach((input, i) => {
+    if (input) input.addEventListener("input", () => {
+      document.querySelectorAll(i === 0 ? ".copy-in" : ".copy-out").forEach((el) => { el.value = input.value; });
+      placeTimeline();
+    });
+  });
+  const btnIn = document.getElementById("btn-mark-in");
+  const btnOut = document.getElementById("btn-mark-out");
+  if (btnIn) btnIn.addEventListener("click", () => setMark(markIn, "copy-in"));
+  if (btnOut) btnOut.addEventListener("click", () => setMark(markOut, "copy-out"));
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select") return;
+    const key = event.key.toLowerCase();
+    if (key === " " || key === "k") {
+      if (player.paused) { player.play(); } else { player.pause(); }
+    } else if (key === "j") {
+      seek(player.currentTime - 5);
+    } else if (key === "i") {
+      setMark(markIn, "copy-in");
+    } else if (key === "o") {
+      setMark(markOut, "copy-out");
+    } else if (key === "s") {
+      if (form) form.requestSubmit();
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+
+  player.addEventListener("timeupdate", highlight);
+  player.addEventListener("seeked", highlight);
+  player.addEventListener("loadedmetadata", () => {
+    const start = parseFloat(player.dataset.start);
+    if (player.currentTime === 0 && start > 0) player.currentTime = start;
+    highlight();
+  }, { once: true });
+  placeTimeline();
+})();
