@@ -11,9 +11,10 @@ export BWV_HOME ?= $(CURDIR)/data/instance
 
 setup: system-deps $(STAMP)
 
-# Debian packages: ffmpeg for the pipeline; espeak-ng and sox for generated test media.
+# Debian packages: ffmpeg for the pipeline; espeak-ng and sox for generated test media;
+# chromium for the browser tests and screenshots (driven by Playwright, never downloaded).
 system-deps:
-	@scripts/ensure_system_deps.sh ffmpeg espeak-ng sox
+	@scripts/ensure_system_deps.sh ffmpeg espeak-ng sox chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bwv needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -30,8 +31,13 @@ test: setup
 
 bench: setup
 	$(BIN)/python scripts/bench_flag.py; flag=$$?; \
+	$(BIN)/python scripts/bench_review.py; review=$$?; \
 	$(BIN)/python scripts/bench_run.py; run=$$?; \
-	test $$flag -eq 0 -a $$run -eq 0
+	test $$flag -eq 0 -a $$review -eq 0 -a $$run -eq 0
+
+# PNGs of the login, queue and review pages from the sample footage, for the README.
+screenshots: setup
+	$(BIN)/python scripts/screenshots.py docs/screenshots
 
 lint: setup
 	$(BIN)/ruff check pipeline reviewers scripts tests

@@ -145,8 +145,8 @@ def review_template(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -
                    capture_output=True)
     instance = resolve_instance(home)
     store = open_store(instance.db_url)
-    hostile = next(m for m in store.iter_media() if m.sha256 and
-                   HOSTILE_NAME in store.names_by_media()[m.id])
+    names = store.names_by_media()
+    hostile = next(m for m in list(store.iter_media()) if HOSTILE_NAME in names[m.id])
     words = tuple(Word(1.0 + i, 1.8 + i, f" {w}", 0.9) for i, w in enumerate(HOSTILE_WORDS))
     seg = Segment(1.0, 3.0, "".join(w.word for w in words), words)
     store.save_transcript(hostile.id, Transcription((seg,), "en", hostile.duration_s or 11.0, 0.1),
@@ -156,7 +156,7 @@ def review_template(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -
     store.save_flags(hostile.id, [flag], group_flags([flag], duration_s=hostile.duration_s))
     for name, role in USERS.items():
         add_user(store, name, role=role, password=PASSWORD, actor="test")
-    for media in store.iter_media():
+    for media in list(store.iter_media()):
         if media.state == "done":
             ensure_proxy(instance, media)
     store.engine.dispose()

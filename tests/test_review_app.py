@@ -1,0 +1,617 @@
+"""The review app through its HTTP interface: roles, objects, CSRF, escaping, Range, claims."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from conftest import HOSTILE_NAME, HOSTILE_WORDS, PASSWORD
+from pipeline import clock
+from pipeline.rubric import load_rubric
+from pipeline.store import open_store
+from reviewers.app import create_app, make_templates
+
+ROLES = ("anonymous", "alice", "tom", "ada")  # alice is a TIP, tom a trainer, ada an admin
+ROLE_OF = {"alice": "tip", "tom": "trainer", "ada": "admin"}
+
+
+@cache
+def _rubric():
+    return load_rubric()
+
+
+class Client:
+    """A browser stand-in: cookies, the page's CSRF token, no automatic redirects."""
+
+    def __init__(self, app, name: str | None = None, *, base_url: str = "http://testserver") -> None:
+        self.http = TestClient(app, follow_redirects=False, base_url=base_url)
+        self.csrf = ""
+        if name:
+            response = self.sign_in(name)
+            assert response.status_code == 303, response.text
+
+    def sign_in(self, name: str, password: str = PASSWORD):
+        page = self.http.get("/login")
+        token = re.search(r'name="login_token" value="([^"]+)"', page.text).group(1)
+        response = self.http.post("/login", data={"name": name, "password": password,
+                                                  "login_token": token, "next": ""})
+        if response.status_code == 303:
+            home = self.http.get(response.headers["location"])
+            self.csrf = re.search(r'name="csrf-token" content="([^"]*)"', home.text).group(1)
+        return response
+
+    def get(self, url: str, **kwargs):
+        return self.http.get(url, **kwargs)
+
+    def post(self, url: str, data: dict | None = None, *, csrf: bool = True, **kwargs):
+        body = dict(data or {})
+        if csrf:
+            body.setdefault("csrf_token", self.csrf)
+        return self.http.post(url, data=body, **kwargs)
+
+
+@pytest.fixture()
+def app(review_home):
+    return create_app(review_home, rubric=_rubric())
+
+
+@pytest.fixture()
+def store(app):
+    return app.state.bwv.store
+
+
+@pytest.fixture()
+def world(store):
+    """Ids of the objects the route tests act on: alice holds one item and has a draft on it."""
+    users = {u.name: u.id for u in store.list_users()}
+    items = [row for row in store.queue_page(_all(), offset=0, limit=100)[0]]
+    hallway = [r for r in items if "hallway" in r.name]
+    held, spare = hallway[0], next(r for r in items if r.id != hallway[0].id)
+    assert store.claim_item(held.id, users["alice"])
+    flag = store.item_flags(held.id)[0]
+    annotation = store.add_annotation(
+        media_id=held.media_id, review_item_id=held.id, author_id=users["alice"],
+        start_s=held.start_s, end_s=held.start_s + 2, labels=["good practice"], rating=4,
+        feedback="alice's draft", teaching=False,
+    )
+    return {"item": held.id, "spare": spare.id, "flag": flag.id, "annotation": annotation,
+            "user": users["bob"], "media": held.media_id, "users": users,
+            "start": held.start_s, "hostile_item": next(r.id for r in items if r.name == HOSTILE_NAME)}
+
+
+def _all():
+    from pipeline.store_review import QueueFilter
+
+    return QueueFilter(statuses=())
+
+
+# --- the role x route matrix -----------------------------------------------------------------
+
+# method, path, who may, what they get, form data
+ANNOTATION = {"start_s": "{start}", "end_s": "{end}", "labels": ["good practice", "distress"],
+              "rating": "4", "feedback": "Calm and clear.", "teaching": "on"}
+ROUTES = [
+    ("GET", "/", {"alice", "tom", "ada"}, 303, None),
+    ("GET", "/queue", {"alice"}, 200, None),
+    ("POST", "/items/{spare}/claim", {"alice"}, 303, {}),
+    ("POST", "/items/{item}/release", {"alice"}, 303, {}),
+    ("GET", "/items/{item}", {"alice"}, 200, None),
+    ("GET", "/items/{item}/media", {"alice"}, 200, None),
+    ("POST", "/items/{item}/reviewed", {"alice"}, 303, {}),
+    ("POST", "/items/{item}/dismiss", {"alice"}, 303, {}),
+    ("POST", "/items/{item}/annotations", {"alice"}, 303, ANNOTATION),
+    ("POST", "/items/{item}/missed", {"alice"}, 303,
+     {"category": "distress", "start_s": "{start}", "end_s": "{end}", "note": "sobbing"}),
+    ("POST", "/flags/{flag}/feedback", {"alice"}, 303, {"relevant": "no"}),
+    ("GET", "/annotations", {"tom"}, 200, None),
+    ("GET", "/annotations/{annotation}/edit", {"alice"}, 200, None),
+    ("POST", "/annotations/{annotation}", {"alice"}, 303, ANNOTATION),
+    ("POST", "/annotations/{annotation}/delete", {"alice"}, 303, {}),
+    ("GET", "/admin/users", {"ada"}, 200, None),
+    ("POST", "/admin/users", {"ada"}, 303,
+     {"name": "carol", "role": "tip", "password": "another long passphrase"}),
+    ("POST", "/admin/users/{user}", {"ada"}, 303, {"action": "disable"}),
+    ("GET", "/admin/audit", {"ada"}, 200, None),
+    ("POST", "/logout", {"alice", "tom", "ada"}, 303, {}),
+]
+PUBLIC = {("GET", "/login"), ("POST", "/login")}  # tested on their own below
+
+
+def _fill(template: str, world: dict) -> str:
+    return template.format(end=world["start"] + 3, **world)
+
+
+def _form(data: dict | None, world: dict) -> dict:
+    return {k: ([_fill(x, world) for x in v] if isinstance(v, list) else _fill(v, world))
+            for k, v in (data or {}).items()}
+
+
+def test_the_matrix_covers_every_route() -> None:
+    import importlib
+    import pkgutil
+
+    import reviewers.pages
+
+    routes = {
+        (m, r.path)
+        for info in pkgutil.iter_modules(reviewers.pages.__path__)
+        for r in importlib.import_module(f"reviewers.pages.{info.name}").router.routes
+        if isinstance(r, APIRoute) for m in r.methods
+    }
+    assert len(routes) > 20
+    listed = {(m, re.sub(r"\{(\w+)\}", "{x}", p)) for m, p, *_ in ROUTES} | PUBLIC
+    assert {(m, re.sub(r"\{(\w+)\}", "{x}", p)) for m, p in routes} == listed
+
+
+@pytest.mark.parametrize("method,path,allowed,ok,data", ROUTES, ids=[f"{m} {p}" for m, p, *_ in ROUTES])
+def test_role_route_matrix(app, world, method, path, allowed, ok, data) -> None:
+    url = _fill(path, world)
+    form = _form(data, world)
+    # Anonymous: pages send the browser to sign in; media and changes get 401.
+    anon = Client(app)
+    response = anon.get(url) if method == "GET" else anon.post(url, form)
+    if method == "GET" and not url.endswith("/media"):
+        assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+    else:
+        assert response.status_code == 401
+    # Signed in with another role: 403, with a valid CSRF token so only the role refuses it.
+    for name in ("alice", "tom", "ada"):
+        if name in allowed:
+            continue
+        other = Client(app, name)
+        response = other.get(url) if method == "GET" else other.post(url, form)
+        assert response.status_code == 403, (name, response.text[:300])
+    # The right role: the route works.
+    who = Client(app, sorted(allowed)[0])
+    response = who.get(url) if method == "GET" else who.post(url, form)
+    assert response.status_code == ok, response.text[:500]
+
+
+# --- object-level access ---------------------------------------------------------------------
+
+
+def test_a_tip_cannot_reach_another_tips_item_or_draft(app, store, world) -> None:
+    bob = Client(app, "bob")
+    item, annotation = world["item"], world["annotation"]
+    assert bob.get(f"/items/{item}").status_code == 403
+    assert bob.get(f"/items/{item}/media", headers={"Range": "bytes=0-9"}).status_code == 403
+    assert bob.post(f"/items/{item}/annotations", _form(ANNOTATION, world)).status_code == 403
+    assert bob.post(f"/items/{item}/release").status_code == 403
+    assert bob.post(f"/items/{item}/reviewed").status_code == 403
+    assert bob.post(f"/flags/{world['flag']}/feedback", {"relevant": "no"}).status_code == 403
+    # Another's draft does not exist as far as bob can tell.
+    assert bob.get(f"/annotations/{annotation}/edit").status_code == 404
+    assert bob.post(f"/annotations/{annotation}", _form(ANNOTATION, world)).status_code == 404
+    assert bob.post(f"/annotations/{annotation}/delete").status_code == 404
+    # Claiming a held item is a conflict that names the holder.
+    response = bob.post(f"/items/{item}/claim")
+    assert response.status_code == 409 and "alice" in response.text
+    assert store.annotation(annotation).feedback == "alice's draft"
+    assert store.item_view(item).item.claimed_by == world["users"]["alice"]
+
+
+def test_unknown_ids_are_404(app, world) -> None:
+    alice = Client(app, "alice")
+    assert alice.get("/items/999999").status_code == 404
+    assert alice.get("/items/999999/media").status_code == 404
+    assert alice.post("/items/999999/claim").status_code == 404
+    assert alice.post("/flags/999999/feedback", {"relevant": "no"}).status_code == 404
+    assert alice.get("/annotations/999999/edit").status_code == 404
+    assert alice.get("/items/not-a-number").status_code == 422
+
+
+def test_trainers_see_submitted_annotations_only(app, store, world) -> None:
+    tom, alice = Client(app, "tom"), Client(app, "alice")
+    assert "alice&#39;s draft" not in tom.get("/annotations").text
+    assert tom.get(f"/items/{world['item']}").status_code == 403
+    assert tom.get(f"/items/{world['item']}/media").status_code == 403
+    assert tom.get("/queue").status_code == 403
+    assert alice.post(f"/items/{world['item']}/reviewed").status_code == 303
+    page = tom.get("/annotations").text
+    assert "alice&#39;s draft" in page
+    assert "alice&#39;s draft" not in tom.get("/annotations?teaching=1").text
+    assert "alice&#39;s draft" in tom.get("/annotations?label=good+practice").text
+    assert "alice&#39;s draft" not in tom.get("/annotations?label=distress").text
+    assert tom.get("/annotations?label=nonsense").status_code == 400
+
+
+# --- reviewing -------------------------------------------------------------------------------
+
+
+def test_annotate_edit_delete_and_mark_reviewed(app, store, world) -> None:
+    alice = Client(app, "alice")
+    item = world["item"]
+    response = alice.post(f"/items/{item}/annotations", _form(ANNOTATION, world))
+    assert response.status_code == 303
+    new_id = int(response.headers["location"].rsplit("-", 1)[1])
+    row = store.annotation(new_id)
+    assert (row.rating, row.teaching, row.submitted_at) == (4, True, None)
+    assert row.labels == '["good practice", "distress"]'
+    page = alice.get(f"/items/{item}").text
+    assert "Calm and clear." in page and "(draft)" in page
+    edit = {**_form(ANNOTATION, world), "rating": "", "labels": ["missed opportunity"],
+            "feedback": "Ask about the children."}
+    assert alice.post(f"/annotations/{new_id}", edit).status_code == 303
+    row = store.annotation(new_id)
+    assert (row.rating, row.labels, row.feedback) == (None, '["missed opportunity"]', "Ask about the children.")
+    assert alice.post(f"/annotations/{world['annotation']}/delete").status_code == 303
+    with pytest.raises(Exception, match="no annotation"):
+        store.annotation(world["annotation"])
+    # Mark one flag not relevant, add a missed moment, then finish: the rest are confirmed.
+    flags = store.item_flags(item)
+    assert alice.post(f"/flags/{flags[0].id}/feedback", {"relevant": "no"}).status_code == 303
+    missed = {"category": "ace.neglect", "start_s": str(world["start"]), "end_s": str(world["start"] + 2)}
+    assert alice.post(f"/items/{item}/missed", missed).status_code == 303
+    assert alice.post(f"/items/{item}/reviewed").status_code == 303
+    kinds = sorted(row.kind for row, _ in store.rubric_feedback())
+    assert kinds == sorted(["not_relevant", "missed"] + ["confirmed"] * (len(flags) - 1))
+    view = store.item_view(item).item
+    assert (view.status, view.claimed_by, view.reviewed_by) == ("reviewed", None, world["users"]["alice"])
+    assert store.annotation(new_id).submitted_at is not None
+    # She can still open what she reviewed, read-only: no forms to change it.
+    page = alice.get(f"/items/{item}").text
+    assert 'id="annotate"' not in page and 'id="mark-reviewed"' not in page
+    assert alice.post(f"/items/{item}/annotations", _form(ANNOTATION, world)).status_code == 403
+
+
+def test_a_bad_annotation_lists_every_problem(app, store, world) -> None:
+    alice = Client(app, "alice")
+    bad = {"start_s": "30", "end_s": "10", "labels": ["good practice", "not-a-label"],
+           "rating": "7", "feedback": "x"}
+    response = alice.post(f"/items/{world['item']}/annotations", bad)
+    assert response.status_code == 400
+    text = response.text
+    assert "must run forwards inside the file" in text
+    assert "unknown labels: &#39;not-a-label&#39;" in text
+    assert "the rating must be from 1 to 5" in text
+    response = alice.post(f"/items/{world['item']}/annotations", {**bad, "start_s": "soon"})
+    assert response.status_code == 422 and "start_s" in response.text
+    none = {"start_s": "1", "end_s": "2", "rating": ""}
+    assert "choose at least one label" in alice.post(f"/items/{world['item']}/annotations", none).text
+    assert len(store.item_annotations(world["item"], viewer_id=world["users"]["alice"])) == 1
+
+
+def test_release_returns_the_item_to_the_queue(app, store, world) -> None:
+    alice, bob = Client(app, "alice"), Client(app, "bob")
+    assert alice.post(f"/items/{world['item']}/release").status_code == 303
+    assert store.item_view(world["item"]).item.status == "new"
+    assert alice.get(f"/items/{world['item']}").status_code == 403
+    assert bob.post(f"/items/{world['item']}/claim").status_code == 303
+    assert bob.get(f"/items/{world['item']}").status_code == 200
+
+
+def test_queue_filters_and_sorting(app, store, world) -> None:
+    alice = Client(app, "alice")
+
+    def ids(query: str) -> list[int]:
+        response = alice.get(f"/queue?{query}")
+        assert response.status_code == 200, response.text[:300]
+        return [int(x) for x in re.findall(r'data-item="(\d+)"', response.text)]
+
+    everything = ids("status=all")
+    rows = {r.id: r for r in store.queue_page(_all(), offset=0, limit=100)[0]}
+    assert everything == sorted(rows, key=lambda i: (-rows[i].priority, i))
+    assert ids("status=claimed") == [world["item"]]
+    assert ids("mine=1&status=all") == [world["item"]]
+    assert world["item"] not in ids("status=new")
+    disclosures = ids("status=all&family=disclosure")
+    assert disclosures and all(rows[i].flags_by_family.get("disclosure") for i in disclosures)
+    practice = ids("status=all&category=practice.validate")
+    assert practice and all("practice.validate" in rows[i].categories for i in practice)
+    assert ids("status=all&category=practice.validate&family=disclosure") == []
+    assert ids("status=all&date_from=2000-01-01") == everything
+    assert ids("status=all&date_to=2000-01-01") == []
+    page = alice.get("/queue?status=all").text
+    assert "alice" in page  # who holds the claimed item
+    for bad in ("status=closed", "family=other", "category=ace", "sort=random", "date_from=yesterday"):
+        assert alice.get(f"/queue?{bad}").status_code in (400, 422), bad
+
+
+# --- CSRF --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method,path,allowed,ok,data",
+                         [r for r in ROUTES if r[0] == "POST"], ids=[p for m, p, *_ in ROUTES if m == "POST"])
+def test_every_change_needs_the_csrf_token(app, store, world, method, path, allowed, ok, data) -> None:
+    who = Client(app, sorted(allowed)[0])
+    url, form = _fill(path, world), _form(data, world)
+    before = store.audit_page(offset=0, limit=1)[1]
+    assert who.post(url, form, csrf=False).status_code == 403
+    assert who.post(url, {**form, "csrf_token": "forged"}).status_code == 403
+    other = Client(app, sorted(allowed)[0])  # a token from another session is no good either
+    assert who.post(url, {**form, "csrf_token": other.csrf}).status_code == 403
+    assert who.post(url, form, headers={"Origin": "https://evil.example"}).status_code == 403
+    # Nothing changed (the one new audit row per sign-in aside).
+    assert store.audit_page(offset=0, limit=1)[1] == before + 2
+    assert store.item_view(world["item"]).item.claimed_by == world["users"]["alice"]
+    assert who.post(url, form).status_code == ok  # and with the token it works
+
+
+def test_login_form_needs_its_token(app) -> None:
+    anon = Client(app)
+    response = anon.http.post("/login", data={"name": "alice", "password": PASSWORD, "login_token": "x"})
+    assert response.status_code == 403
+    assert "bwv_session" not in anon.http.cookies
+
+
+# --- escaping ----------------------------------------------------------------------------------
+
+
+def test_markup_from_footage_and_names_is_shown_as_text(app, store, world) -> None:
+    alice = Client(app, "alice")
+    queue = alice.get("/queue").text
+    assert HOSTILE_NAME not in queue
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt; call.mp4" in queue
+    item = world["hostile_item"]
+    assert alice.post(f"/items/{item}/claim").status_code == 303
+    page = alice.get(f"/items/{item}").text
+    for raw in HOSTILE_WORDS:
+        assert raw not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+    tags = _tags(page)
+    assert not [t for t in tags if t[0] == "img" or any(a.startswith("on") for a, _ in t[1])]
+    assert [dict(a).get("src") for t, a in tags if t == "script"] == ["/static/review.js"]
+    assert not [t for t in tags if "style" in dict(t[1])]
+    # Markup typed by a user (feedback) and a hostile sign-in name in the audit log.
+    form = {"start_s": "1", "end_s": "2", "labels": ["distress"], "feedback": HOSTILE_WORDS[1]}
+    assert alice.post(f"/items/{item}/annotations", form).status_code == 303
+    assert HOSTILE_WORDS[1] not in alice.get(f"/items/{item}").text
+    Client(app).sign_in("<b>mallory</b>", "wrong password here")
+    audit = Client(app, "ada").get("/admin/audit").text
+    assert "<b>mallory</b>" not in audit and "&lt;b&gt;mallory&lt;/b&gt;" in audit
+
+
+def _tags(page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    """Every start tag in a page, as a browser's parser sees it."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Parser().feed(page)
+    return found
+
+
+def test_templates_autoescape_everything() -> None:
+    env = make_templates().env
+    assert env.autoescape is True  # not select_autoescape: whatever the file's extension
+    assert env.from_string("{{ x }}").render(x="<i>") == "&lt;i&gt;"
+    templates = Path(__file__).resolve().parent.parent / "reviewers" / "templates"
+    for path in templates.iterdir():
+        text = path.read_text()
+        assert "|safe" not in text.replace(" ", "") and "Markup(" not in text, path.name
+        assert "<script>" not in text and "style=" not in text, path.name
+
+
+# --- media: Range requests and headers ----------------------------------------------------------
+
+
+def test_media_supports_range_requests(app, store, world, review_home) -> None:
+    alice = Client(app, "alice")
+    url = f"/items/{world['item']}/media"
+    full = alice.get(url)
+    assert full.status_code == 200 and full.headers["content-type"] == "video/mp4"
+    assert full.headers["accept-ranges"] == "bytes"
+    data, size = full.content, len(full.content)
+    assert data[4:8] == b"ftyp"
+    proxy = next((review_home.derived_dir).rglob("*.proxy.mp4"))
+    assert size > 10_000
+    part = alice.get(url, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 100-199/{size}"
+    assert part.content == data[100:200]
+    tail = alice.get(url, headers={"Range": "bytes=-50"})
+    assert tail.status_code == 206 and tail.content == data[-50:]
+    rest = alice.get(url, headers={"Range": f"bytes={size - 10}-"})
+    assert rest.status_code == 206 and rest.content == data[-10:]
+    beyond = alice.get(url, headers={"Range": f"bytes={size}-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{size}"
+    for response in (full, part, beyond):
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    # The proxy is H.264/AAC, made from the original, which is untouched.
+    import json
+    import subprocess
+
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name",
+                            "-of", "json", str(proxy)], capture_output=True, check=True, text=True)
+    assert sorted(s["codec_name"] for s in json.loads(probe.stdout)["streams"]) == ["aac", "h264"]
+    assert proxy.read_bytes() == data
+    media = store.get_media(world["media"])
+    import hashlib
+
+    original = (review_home.home / media.store_path).read_bytes()
+    assert hashlib.sha256(original).hexdigest() == media.sha256
+    streams = [row for row in store.audit_page(offset=0, limit=50, action="stream")[0]]
+    assert len(streams) == 5 and all(r.actor == "web:alice" for r in streams)
+
+
+def test_security_headers_everywhere(app, world) -> None:
+    alice = Client(app, "alice")
+    for url in ("/login", "/queue", f"/items/{world['item']}", "/static/app.css", "/items/999999",
+                "/static/review.js"):
+        response = (Client(app) if url == "/login" else alice).get(url)
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, url
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "same-origin"  # nothing leaves the site
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-frame-options"] == "DENY"
+    assert Client(app).get("/docs").status_code == 404  # no unauthenticated API docs
+    assert Client(app).get("/openapi.json").status_code == 404
+
+
+# --- sessions, sign-in and accounts ----------------------------------------------------------
+
+
+def test_session_cookie_flags_and_revocation(app, store, world) -> None:
+    alice = Client(app)
+    response = alice.sign_in("alice")
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" not in cookie
+    first = alice.http.cookies["bwv_session"]
+    media = f"/items/{world['item']}/media"
+    assert alice.get(media, headers={"Range": "bytes=0-1"}).status_code == 206
+    assert alice.post("/logout").status_code == 303
+    alice.http.cookies.set("bwv_session", first)  # replaying the old cookie does not work
+    assert alice.get(media).status_code == 401
+    assert alice.get("/queue").status_code == 303
+    again = Client(app, "alice")
+    assert again.http.cookies["bwv_session"] != first  # a new token at every sign-in
+    # Disabling the account ends its sessions at once.
+    ada = Client(app, "ada")
+    assert ada.post(f"/admin/users/{world['users']['alice']}", {"action": "disable"}).status_code == 303
+    assert again.get(media).status_code == 401
+    assert Client(app).sign_in("alice").status_code == 401
+    assert ada.post(f"/admin/users/{world['users']['ada']}", {"action": "disable"}).status_code == 400
+
+
+def test_cookies_are_secure_over_https(app) -> None:
+    client = Client(app, base_url="https://testserver")
+    response = client.sign_in("alice")
+    assert "Secure" in response.headers["set-cookie"]
+    assert "strict-transport-security" in response.headers
+
+
+def test_sessions_expire_when_idle(app, world, monkeypatch) -> None:
+    alice = Client(app, "alice")
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(minutes=20))
+    assert alice.get("/queue").status_code == 200  # activity keeps it alive
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(minutes=49))
+    assert alice.get("/queue").status_code == 200
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(minutes=80))
+    assert alice.get("/queue").status_code == 303
+
+
+def test_failed_sign_ins_are_rate_limited_and_audited(app, store, monkeypatch) -> None:
+    anon = Client(app)
+    for _ in range(5):
+        response = anon.sign_in("alice", "not the password")
+        assert response.status_code == 401
+        assert "wrong user name or password" in response.text
+    response = anon.sign_in("alice")  # the right password, but too late
+    assert response.status_code == 429 and int(response.headers["retry-after"]) == 900
+    actions = [r.action for r in store.audit_page(offset=0, limit=10, actor="web:alice")[0]]
+    assert actions[0] == "login-throttled" and actions.count("login-failed") == 5
+    assert Client(app).sign_in("bob").status_code == 303  # others are not locked out
+    later = clock.now() + timedelta(minutes=16)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert Client(app).sign_in("alice").status_code == 303
+
+
+def test_sign_in_goes_back_to_the_page_asked_for_on_this_site_only(app, world) -> None:
+    anon = Client(app)
+    response = anon.get(f"/items/{world['item']}")
+    assert response.headers["location"] == f"/login?next=/items/{world['item']}"
+    for target, expected in ((f"/items/{world['item']}", f"/items/{world['item']}"),
+                             ("//evil.example/x", "/queue"), ("https://evil.example", "/queue")):
+        client = Client(app)
+        page = client.http.get("/login", params={"next": target})
+        token = re.search(r'name="login_token" value="([^"]+)"', page.text).group(1)
+        response = client.http.post("/login", data={"name": "alice", "password": PASSWORD,
+                                                     "login_token": token, "next": target})
+        assert response.headers["location"] == expected
+
+
+def test_admin_manages_users(app, store) -> None:
+    ada = Client(app, "ada")
+    form = {"name": "carol", "role": "trainer", "password": "short"}
+    response = ada.post("/admin/users", form)
+    assert response.status_code == 400 and "at least 12 characters" in response.text
+    assert ada.post("/admin/users", {**form, "password": "a long enough passphrase"}).status_code == 303
+    assert ada.post("/admin/users", {**form, "password": "a long enough passphrase"}).status_code == 400
+    carol = store.user_by_name("carol")
+    assert carol.role == "trainer" and carol.password_hash.startswith("$argon2id$")
+    assert Client(app).sign_in("carol", "a long enough passphrase").status_code == 303
+    assert ada.post(f"/admin/users/{carol.id}", {"action": "role", "role": "tip"}).status_code == 303
+    assert store.user_by_name("carol").role == "tip"
+    assert ada.post(f"/admin/users/{carol.id}", {"action": "role", "role": "god"}).status_code == 400
+    assert ada.post("/admin/users/999999", {"action": "disable"}).status_code == 404
+    users = ada.get("/admin/users").text
+    assert "carol" in users and "argon2" not in users
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+
+def test_every_view_stream_and_annotation_is_audited(app, store, world) -> None:
+    alice = Client(app, "alice")
+    before = store.audit_page(offset=0, limit=1)[1]
+    alice.get(f"/items/{world['item']}")
+    alice.get(f"/items/{world['item']}/media", headers={"Range": "bytes=0-1"})
+    alice.post(f"/items/{world['item']}/annotations", _form(ANNOTATION, world))
+    rows, total = store.audit_page(offset=0, limit=3)
+    assert total == before + 3
+    assert [(r.actor, r.action, r.object.split(":")[0]) for r in reversed(rows)] == [
+        ("web:alice", "view", "review_item"), ("web:alice", "stream", "media"),
+        ("web:alice", "annotation-add", "annotation"),
+    ]
+    assert rows[0].at.tzinfo is None or rows[0].at.utcoffset() == timedelta(0)
+    assert store.verify_audit_chain()
+    page = Client(app, "ada").get("/admin/audit?actor=web:alice").text
+    assert "The hash chain is intact." in page and "annotation-add" in page
+
+
+# --- concurrent claims -------------------------------------------------------------------------
+
+
+def test_concurrent_claims_exactly_one_wins(app, store, world) -> None:
+    """Eight TIPs claim one item at the same moment, twenty times over: one wins each time."""
+    from pipeline.accounts import add_user
+
+    tips = [world["users"]["alice"], world["users"]["bob"]]
+    for i in range(6):
+        tips.append(add_user(store, f"tip{i}", role="tip", password=PASSWORD, actor="test"))
+    item = world["spare"]
+    stores = {u: open_store(store.url) for u in tips}  # own pools, like other server processes
+    for _round in range(20):
+        barrier = threading.Barrier(len(tips))
+        results: dict[int, bool] = {}
+
+        def claim(user_id: int, barrier: threading.Barrier = barrier,
+                  results: dict[int, bool] = results) -> None:
+            barrier.wait()
+            results[user_id] = stores[user_id].claim_item(item, user_id)
+
+        threads = [threading.Thread(target=claim, args=(u,)) for u in tips]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [u for u, won in results.items() if won]
+        assert len(results) == len(tips) and len(winners) == 1, results
+        assert store.item_view(item).item.claimed_by == winners[0]
+        assert store.release_item(item, winners[0])
+
+
+def test_two_browsers_claiming_one_item_over_http(app, store, world) -> None:
+    alice, bob = Client(app, "alice"), Client(app, "bob")
+    item = world["spare"]
+    barrier = threading.Barrier(2)
+    statuses: dict[str, int] = {}
+
+    def go(name: str, client: Client) -> None:
+        barrier.wait()
+        statuses[name] = client.post(f"/items/{item}/claim").status_code
+
+    threads = [threading.Thread(target=go, args=a) for a in (("alice", alice), ("bob", bob))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses.values()) == [303, 409]
+    winner = next(n for n, s in statuses.items() if s == 303)
+    assert store.item_view(item).item.claimed_by == world["users"][winner]
