@@ -18,6 +18,7 @@ from pipeline import schema as db
 from pipeline.config import Instance
 from pipeline.errors import MediaError, NotFoundError
 from pipeline.media import run_tool
+from pipeline.store import Store
 
 log = logging.getLogger("bwv.proxy")
 
@@ -77,3 +78,23 @@ def ensure_proxy(instance: Instance, media: db.Media) -> Path:
             finally:
                 tmp.unlink(missing_ok=True)
     return out
+
+
+def warm_proxies(instance: Instance, store: Store, stop: threading.Event, *,
+                 every_s: float = 300.0) -> None:
+    """Make proxies ahead of the first view, most urgent file first, until ``stop`` is set.
+
+    The review app runs this in a background thread, so a TIP who opens an
+    item finds its video ready instead of waiting for ffmpeg.
+    """
+    while not stop.is_set():
+        for media in store.media_to_review():
+            if stop.is_set():
+                return
+            if media.sha256 and proxy_path(instance, media.sha256).exists():
+                continue
+            try:
+                ensure_proxy(instance, media)
+            except (MediaError, NotFoundError) as exc:
+                log.warning("no proxy for media %s: %s", media.id, exc)
+        stop.wait(every_s)

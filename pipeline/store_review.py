@@ -252,6 +252,16 @@ class ReviewQueries:
             for item, created, duration, name, holder_name in rows
         ], total
 
+    def media_to_review(self) -> list[db.Media]:
+        """Processed files with open review items, most urgent first (their proxies are made first)."""
+        top = func.max(db.ReviewItem.priority)
+        with self.session() as s:
+            return list(s.scalars(
+                select(db.Media).join(db.ReviewItem, db.ReviewItem.media_id == db.Media.id)
+                .where(db.ReviewItem.status.in_(("new", "claimed")), db.Media.state == "done")
+                .group_by(db.Media.id).order_by(top.desc(), db.Media.id)
+            ))
+
     def item_view(self, item_id: int) -> ItemView:
         """A review item, its media and its file name."""
         holder = aliased(db.UserAccount)

@@ -9,6 +9,9 @@ through an authorised route.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +25,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline import __version__
+from pipeline import __version__, proxy
 from pipeline.accounts import RateLimited, SessionPolicy
 from pipeline.config import Instance
 from pipeline.errors import (
@@ -94,15 +97,31 @@ def _status_of(exc: BwvError) -> int:
 
 
 def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric | None = None,
-               policy: SessionPolicy | None = None) -> FastAPI:
-    """The review app for one bwv instance."""
-    app = FastAPI(title="bwv review", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url=None)
-    app.state.bwv = ReviewApp(
+               policy: SessionPolicy | None = None, warm_proxies: bool = False) -> FastAPI:
+    """The review app for one bwv instance.
+
+    With ``warm_proxies`` a background thread makes the playable copies of
+    files waiting for review while the server runs (``bwv serve`` turns it on).
+    """
+    state = ReviewApp(
         instance=instance, store=store or open_store(instance.db_url),
         rubric=rubric or load_rubric(), policy=policy or SessionPolicy(),
         templates=make_templates(),
     )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = threading.Thread(target=proxy.warm_proxies, args=(instance, state.store, stop),
+                                  name="bwv-proxies", daemon=True)
+        if warm_proxies:
+            worker.start()
+        yield
+        stop.set()
+
+    app = FastAPI(title="bwv review", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url=None, lifespan=lifespan)
+    app.state.bwv = state
 
     @app.exception_handler(BwvError)
     async def bwv_error(request: Request, exc: BwvError) -> Response:
@@ -154,4 +173,4 @@ def app_from_environment() -> FastAPI:
     """The app for the instance named by ``BWV_HOME`` and ``BWV_DB`` (what ``bwv serve`` runs)."""
     from pipeline.config import resolve_instance
 
-    return create_app(resolve_instance())
+    return create_app(resolve_instance(), warm_proxies=True)

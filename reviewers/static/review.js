@@ -83,9 +83,9 @@
     });
   }
 
-  // Words, line times, flag times and annotation times all seek the video.
+  // Words, lines (anywhere on them), flag times and annotation times all seek the video.
   document.addEventListener("click", (event) => {
-    const target = event.target.closest(".w, .ts, .seek");
+    const target = event.target.closest(".w, .ts, .seek, #transcript .line");
     if (target) seek(parseFloat(target.dataset.s));
   });
 
