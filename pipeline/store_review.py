@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -77,6 +77,15 @@ class AnnotationRow:
     def labels(self) -> list[str]:
         """The labels, decoded."""
         return list(json.loads(self.annotation.labels))
+
+
+def _prefix_pattern(prefix: str) -> str:
+    """A LIKE pattern (escape character ``/``) matching strings that start with ``prefix``.
+
+    The same pattern ``startswith(prefix, autoescape=True)`` binds, but as one literal.
+    """
+    escaped = prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"{escaped}%"
 
 
 def _first_name(media_id: Any) -> Any:
@@ -144,9 +153,10 @@ class ReviewQueries:
 
     def create_session(self, token_hash: str, *, user_id: int, csrf_token: str,
                        expires_at: datetime) -> None:
-        """Store a new signed-in session."""
+        """Store a new signed-in session (and drop sessions that have expired)."""
         now = clock.now()
         with self.session() as s:
+            s.execute(delete(db.WebSession).where(db.WebSession.expires_at < now))
             s.add(db.WebSession(id=token_hash, user_id=user_id, csrf_token=csrf_token,
                                 created_at=now, last_seen_at=now, expires_at=expires_at))
 
@@ -177,8 +187,9 @@ class ReviewQueries:
             s.execute(delete(db.WebSession).where(db.WebSession.id == token_hash))
 
     def record_login_attempt(self, name: str, *, client: str, ok: bool) -> None:
-        """Remember a sign-in attempt for rate limiting."""
+        """Remember a sign-in attempt for rate limiting (attempts older than a day are dropped)."""
         with self.session() as s:
+            s.execute(delete(db.LoginAttempt).where(db.LoginAttempt.at < clock.now() - timedelta(days=1)))
             s.add(db.LoginAttempt(name=name[:200], client=client[:100], ok=ok, at=clock.now()))
 
     def failed_logins(self, *, since: datetime, name: str | None = None,
@@ -203,11 +214,16 @@ class ReviewQueries:
         if flt.statuses:
             conditions.append(db.ReviewItem.status.in_(flt.statuses))
         if flt.categories:
-            conditions.append(exists().where(
-                db.Flag.review_item_id == db.ReviewItem.id,
+            # The items with a flag in these categories, found in one pass over the flags rather
+            # than a correlated EXISTS per candidate item; the sub-category patterns are literals,
+            # not `? || '%'` concatenated again for every flag row (scripts/bench_review.py).
+            flagged = select(db.Flag.review_item_id).where(
+                db.Flag.review_item_id.is_not(None),
                 or_(db.Flag.category.in_(flt.categories),  # a rubric's sub-categories count too
-                    *(db.Flag.category.startswith(f"{c}.", autoescape=True) for c in flt.categories)),
-            ))
+                    *(db.Flag.category.like(_prefix_pattern(f"{c}."), escape="/")
+                      for c in flt.categories)),
+            )
+            conditions.append(db.ReviewItem.id.in_(flagged))
         if flt.mine_user_id is not None:
             conditions.append(or_(db.ReviewItem.claimed_by == flt.mine_user_id,
                                   db.ReviewItem.reviewed_by == flt.mine_user_id))
@@ -224,12 +240,15 @@ class ReviewQueries:
                  else (db.ReviewItem.created_at.desc(), db.ReviewItem.id.desc()))
         with self.session() as s:
             total = s.scalar(select(func.count()).select_from(db.ReviewItem).where(where)) or 0
+            # Pick the page's ids on review_item alone, then join the file, its name and the
+            # holder for those rows only, not for every match before the sort.
+            page = select(db.ReviewItem.id).where(where).order_by(*order).offset(offset).limit(limit)
             rows = s.execute(
                 select(db.ReviewItem, db.Media.created_at, db.Media.duration_s,
                        _first_name(db.ReviewItem.media_id), holder.name)
                 .join(db.Media, db.Media.id == db.ReviewItem.media_id)
                 .outerjoin(holder, holder.id == db.ReviewItem.claimed_by)
-                .where(where).order_by(*order).offset(offset).limit(limit)
+                .where(db.ReviewItem.id.in_(page)).order_by(*order)
             ).all()
             ids = [item.id for item, *_ in rows]
             families: dict[int, dict[str, int]] = {i: {} for i in ids}

@@ -53,3 +53,24 @@ def test_audit_chain_detects_tampering(tmp_path: Path) -> None:
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE audit SET actor = 'someone else' WHERE id = 2"))
     assert not store.verify_audit_chain()
+
+
+def test_old_sessions_and_sign_in_attempts_are_dropped(tmp_path: Path, monkeypatch) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from pipeline import clock
+    from pipeline import schema as db
+
+    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    user = store.add_user("alice", role="tip", password_hash="x")
+    start = clock.now()
+    store.create_session("a" * 64, user_id=user, csrf_token="c", expires_at=start + timedelta(hours=1))
+    store.record_login_attempt("alice", client="1.2.3.4", ok=False)
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(days=2))
+    store.create_session("b" * 64, user_id=user, csrf_token="c", expires_at=start + timedelta(days=3))
+    store.record_login_attempt("alice", client="1.2.3.4", ok=True)
+    with store.session() as s:
+        assert list(s.scalars(select(db.WebSession.id))) == ["b" * 64]
+        assert s.scalar(select(func.count()).select_from(db.LoginAttempt)) == 1
