@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ def _codecs(path: Path) -> list[str]:
 
 
 def _media(instance, src: Path, *, has_video: bool, tracks: int = 1, track: int = 0) -> db.Media:
-    sha = "%064x" % abs(hash(src.name))
+    sha = hashlib.sha256(src.name.encode()).hexdigest()
     target = instance.store_dir / src.name
     shutil.copyfile(src, target)
     target.chmod(0o444)
