@@ -7,20 +7,14 @@ mark a range with the keys, save an annotation, sign out, and find the footage r
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from conftest import PASSWORD
-from reviewers.app import create_app
+from scripts.screenshots import CHROMIUM, CHROMIUM_ARGS, serving
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 #: Collects Content-Security-Policy violations; added by the driver, so the CSP does not apply.
 CSP_WATCH = """
 window.__csp = [];
@@ -34,27 +28,8 @@ TIMEOUT_MS = 15_000
 @pytest.fixture()
 def base_url(review_home) -> Iterator[str]:
     """The app for a private copy of the review instance, on a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    app = create_app(review_home)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                          server_header=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started or not thread.is_alive():
-                break
-            threading.Event().wait(0.05)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-        app.state.bwv.store.engine.dispose()
+    with serving(review_home) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
