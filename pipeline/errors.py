@@ -63,3 +63,7 @@ class ForbiddenError(AuthError):
 
 class ConflictError(BwvError):
     """The object changed under the request (an item someone else has just claimed, say)."""
+
+
+class IntegrityError(BwvError):
+    """A stored original's bytes no longer match the hash recorded when it arrived."""

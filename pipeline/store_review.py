@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -84,8 +84,7 @@ def _prefix_pattern(prefix: str) -> str:
 
     The same pattern ``startswith(prefix, autoescape=True)`` binds, but as one literal.
     """
-    escaped = prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return f"{escaped}%"
+    return f"{_escape_like(prefix)}%"
 
 
 def _first_name(media_id: Any) -> Any:
@@ -93,6 +92,26 @@ def _first_name(media_id: Any) -> Any:
         select(db.MediaName.name).where(db.MediaName.media_id == media_id)
         .order_by(db.MediaName.id).limit(1).scalar_subquery()
     )
+
+
+@dataclass(frozen=True)
+class AnnotationQuery:
+    """A trainer's search over submitted annotations. Empty fields do not filter."""
+
+    label: str | None = None
+    category: str | None = None
+    min_rating: int | None = None
+    max_rating: int | None = None
+    teaching: bool | None = None
+    text: str | None = None
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    limit: int = 500
+
+
+def _escape_like(text: str) -> str:
+    """Text for a LIKE pattern with ``/`` as the escape character."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 class ReviewQueries:
@@ -411,6 +430,19 @@ class ReviewQueries:
             raise NotFoundError(f"no annotation {annotation_id}")
         return row
 
+    def annotation_or_none(self, annotation_id: int) -> db.Annotation | None:
+        """One annotation, or None."""
+        with self.session() as s:
+            return s.get(db.Annotation, annotation_id)
+
+    def flags_between(self, media_id: int, start_s: float, end_s: float) -> list[db.Flag]:
+        """A file's flags that overlap a time range, by time."""
+        with self.session() as s:
+            return list(s.scalars(
+                select(db.Flag).where(db.Flag.media_id == media_id, db.Flag.end_s > start_s,
+                                      db.Flag.start_s < end_s).order_by(db.Flag.start_s, db.Flag.id)
+            ))
+
     def update_annotation(self, annotation_id: int, *, start_s: float, end_s: float,
                           labels: Sequence[str], rating: int | None, feedback: str,
                           teaching: bool) -> None:
@@ -450,6 +482,49 @@ class ReviewQueries:
                 out.append(row)
                 if len(out) >= limit:
                     break
+        return out
+
+    def search_annotations(self, query: AnnotationQuery) -> list[AnnotationRow]:
+        """Submitted annotations matching a trainer's search, newest first."""
+        a = db.Annotation
+        cond: list[Any] = [a.submitted_at.is_not(None)]
+        if query.teaching is not None:
+            cond.append(a.teaching.is_(query.teaching))
+        if query.min_rating is not None:
+            cond.append(a.rating >= query.min_rating)
+        if query.max_rating is not None:
+            cond.append(a.rating <= query.max_rating)
+        if query.submitted_from is not None:
+            cond.append(a.submitted_at >= datetime.combine(query.submitted_from, time()))
+        if query.submitted_to is not None:
+            cond.append(a.submitted_at < datetime.combine(query.submitted_to + timedelta(days=1), time()))
+        if query.text:
+            pattern = f"%{_escape_like(query.text.lower())}%"
+            said = select(db.Segment.id).where(
+                db.Segment.media_id == a.media_id, db.Segment.end_s > a.start_s,
+                db.Segment.start_s < a.end_s, func.lower(db.Segment.text).like(pattern, escape="/"),
+            )
+            cond.append(or_(func.lower(a.feedback).like(pattern, escape="/"), exists(said)))
+        flagged: set[int] = set()
+        if query.category:
+            with self.session() as s:  # annotations over a flag of the category also count
+                flagged = set(s.scalars(
+                    select(a.id).join(db.Flag, db.Flag.media_id == a.media_id).where(
+                        db.Flag.start_s < a.end_s, db.Flag.end_s > a.start_s,
+                        or_(db.Flag.category == query.category,
+                            db.Flag.category.like(_prefix_pattern(f"{query.category}."), escape="/")),
+                    )
+                ))
+        out = []
+        for row in self._annotation_rows(and_(*cond), order=(a.submitted_at.desc(), a.id.desc())):
+            labels = row.labels
+            if query.label and query.label not in labels:
+                continue
+            if query.category and query.category not in labels and row.annotation.id not in flagged:
+                continue
+            out.append(row)
+            if len(out) >= query.limit:
+                break
         return out
 
     def _annotation_rows(self, where: Any, *, order: Sequence[Any]) -> Iterator[AnnotationRow]:

@@ -111,6 +111,8 @@ ROUTES = [
      {"category": "distress", "start_s": "{start}", "end_s": "{end}", "note": "sobbing"}),
     ("POST", "/flags/{flag}/feedback", {"alice"}, 303, {"relevant": "no"}),
     ("GET", "/annotations", {"tom"}, 200, None),
+    # The gate is what is tested here; an export with no moments is a 400 (see test_teach.py).
+    ("POST", "/teach/export", {"tom"}, 400, {"reason": "module 3", "recipient": "L&D"}),
     ("GET", "/annotations/{annotation}/edit", {"alice"}, 200, None),
     ("POST", "/annotations/{annotation}", {"alice"}, 303, ANNOTATION),
     ("POST", "/annotations/{annotation}/delete", {"alice"}, 303, {}),

@@ -1,12 +1,18 @@
-"""Annotations: a TIP edits or deletes their own; trainers browse submitted ones."""
+"""Annotations: a TIP edits or deletes their own; trainers search submitted ones and export packs."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
 
-from pipeline import review
-from pipeline.errors import InvalidRequestError
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
+
+from pipeline import clock, review, teach
 from pipeline.rubric import TAXONOMY
 from pipeline.schema import PRACTICE_LABELS
 from reviewers.auth import Viewer, changing, role
@@ -16,17 +22,49 @@ router = APIRouter()
 
 
 @router.get("/annotations")
-def annotations_page(request: Request, viewer: Viewer = Depends(role("trainer")),
-                     label: str = Query("", max_length=100), teaching: bool = False) -> Response:
-    """Submitted annotations and teaching examples (trainers; no queue, no footage)."""
-    if label and label not in review.LABELS:
-        raise InvalidRequestError(f"unknown label {label!r}")
+def annotations_page(
+    request: Request, viewer: Viewer = Depends(role("trainer")),
+    label: str = Query("", max_length=100), category: str = Query("", max_length=100),
+    min_rating: int | None = Query(None, ge=1, le=5), max_rating: int | None = Query(None, ge=1, le=5),
+    teaching: bool = False, text: str = Query("", max_length=200),
+    date_from: date | None = None, date_to: date | None = None,
+) -> Response:
+    """Search submitted annotations and teaching examples, and pick moments to export.
+
+    Trainers only: no queue, no footage; what leaves is a redacted pack.
+    """
     app = request.app.state.bwv
-    rows = app.store.submitted_annotations(label=label or None, teaching=True if teaching else None)
-    app.store.audit(actor=review.actor(viewer.user), action="view", obj="annotations",
-                    detail=str(request.url.query)[:500] or None)
-    return app.page(request, "annotations.html", rows=rows, label=label, teaching=teaching,
-                    labels=review.LABELS)
+    rows = teach.search(app.store, actor=review.actor(viewer.user), label=label or None,
+                        category=category or None, min_rating=min_rating, max_rating=max_rating,
+                        teaching=True if teaching else None, text=text or None,
+                        date_from=date_from, date_to=date_to, limit=500)
+    params = {"label": label, "category": category, "min_rating": min_rating or "",
+              "max_rating": max_rating or "", "teaching": teaching, "text": text,
+              "date_from": date_from or "", "date_to": date_to or ""}
+    return app.page(request, "annotations.html", rows=rows, params=params, labels=review.LABELS,
+                    taxonomy=list(TAXONOMY))
+
+
+@router.post("/teach/export")
+async def export(
+    request: Request, viewer: Viewer = Depends(changing("trainer")),
+    annotation_ids: list[int] = Form(default=[]), reason: str = Form("", max_length=1000),
+    recipient: str = Form("", max_length=1000),
+) -> Response:
+    """Build a redacted teaching pack of the chosen moments and download it."""
+    app = request.app.state.bwv
+    req = teach.ExportRequest(annotation_ids=tuple(annotation_ids), reason=reason,
+                              recipient=recipient, actor=review.actor(viewer.user))
+    teach.check_request(req)
+    folder = Path(tempfile.mkdtemp(prefix="pack-", dir=app.instance.tmp_dir))
+    out = folder / f"teaching-pack-{clock.now():%Y%m%d-%H%M%S}.zip"
+    try:
+        await run_in_threadpool(teach.export_with_defaults, app.instance, app.store, req, out)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(out, media_type="application/zip", filename=out.name,
+                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
 
 @router.get("/annotations/{annotation_id}/edit")

@@ -1,0 +1,390 @@
+"""Teaching exports end to end: real faces, real speech, the real batch, then a redacted pack."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, SHARED, age, ffmpeg
+from pipeline.config import resolve_instance
+from pipeline.store import open_store
+
+SPEECH = ("My name is Sarah Thompson and I live at 22 Church Street. "
+          "You can call me on zero seven seven zero zero, nine zero zero, one two three. "
+          "He pushed me down the stairs last night and I am frightened.")
+SECRETS = ("sarah", "thompson", "church street", "077", "900", "123")
+PASSWORD = "correct horse battery staple"
+
+
+def bwv(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BWV_HOME": str(home)}
+    env.pop("BWV_DB", None)
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+
+
+def faces_video(out: Path, speech: Path, *, seconds: float = 20.0) -> Path:
+    """Two real faces crossing a 640x360 frame and changing size, with the speech as sound."""
+    work = out.parent.parent / "faces"
+    work.mkdir(exist_ok=True)
+    crops = {"obama": "crop=iw*0.56:ih*0.42:iw*0.22:ih*0.04", "biden": "crop=iw*0.5:ih*0.25:iw*0.25:ih*0.02"}
+    for name, crop in crops.items():
+        ffmpeg("-i", str(SHARED / "faces" / f"{name}.jpg"), "-vf", f"{crop},scale=180:-2",
+               str(work / f"{name}.png"))
+    graph = (
+        "[1:v]scale=w='trunc((120+60*sin(t/2))/2)*2':h=-2:eval=frame[a];"
+        "[2:v]scale=w='trunc((110-50*sin(t/3))/2)*2':h=-2:eval=frame[b];"
+        "[0:v][a]overlay=x='10+t*14':y='20+40*sin(t/1.5)':shortest=1[v1];"
+        "[v1][b]overlay=x='470-t*12':y='140+50*cos(t/2)':shortest=1,format=yuv420p[v]"
+    )
+    ffmpeg("-f", "lavfi", "-i", f"color=c=0x6b7b8c:s=640x360:r=25:d={seconds}",
+           "-loop", "1", "-framerate", "25", "-i", str(work / "obama.png"),
+           "-loop", "1", "-framerate", "25", "-i", str(work / "biden.png"),
+           "-i", str(speech), "-filter_complex", graph, "-map", "[v]", "-map", "3:a",
+           "-af", "apad", "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
+           "-g", "50", "-c:a", "aac", str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def teach_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An instance after the real batch over a faces-and-speech video and an audio-only file,
+    with a TIP's submitted teaching annotation over the speech of each."""
+    from pipeline.accounts import add_user
+
+    base = tmp_path_factory.mktemp("teach")
+    inbox, home = base / "inbox", base / "home"
+    inbox.mkdir()
+    wav = base / "speech.wav"
+    subprocess.run(["espeak-ng", "-v", "en+f3", "-s", "150", "-w", str(wav), SPEECH], check=True,
+                   timeout=60, capture_output=True)
+    faces_video(inbox / "2026-11-20 doorstep.mp4", wav)
+    ffmpeg("-i", str(wav), "-af", "apad=pad_dur=2", "-c:a", "aac", str(inbox / "phone call.m4a"))
+    age(*inbox.iterdir())
+    done = bwv(home, "-q", "run", str(inbox), "--settle-seconds", "0")
+    assert done.returncode == 0, done.stderr
+    instance = resolve_instance(home)
+    store = open_store(instance.db_url)
+    tip = add_user(store, "alice", role="tip", password=PASSWORD, actor="test")
+    add_user(store, "tom", role="trainer", password=PASSWORD, actor="test")
+    items = store.queue_page(_all(), offset=0, limit=100)[0]
+    for media in list(store.iter_media()):
+        item = next(row for row in items if row.media_id == media.id)
+        assert store.claim_item(item.id, tip)
+        store.add_annotation(
+            media_id=media.id, review_item_id=item.id, author_id=tip, start_s=0.5,
+            end_s=min(14.0, media.duration_s), labels=["harm.domestic_abuse", "good practice"],
+            rating=4, feedback="Calm first response; Sarah was believed and thanked.",
+            teaching=True,
+        )
+        assert store.finish_item(item.id, tip, status="reviewed")
+    store.engine.dispose()
+    return home
+
+
+def _all():
+    from pipeline.store_review import QueueFilter
+
+    return QueueFilter(statuses=())
+
+
+@pytest.fixture()
+def home(teach_template: Path, tmp_path: Path) -> Path:
+    shutil.copytree(teach_template, tmp_path / "home")
+    return tmp_path / "home"
+
+
+def _ids(home: Path) -> dict[str, int]:
+    """Annotation id by the kind of its file (video or audio)."""
+    store = open_store(f"sqlite:///{home / 'bwv.sqlite3'}")
+    out = {}
+    for row in store.search_annotations(_query()):
+        out["audio" if row.name.endswith(".m4a") else "video"] = row.annotation.id
+    store.engine.dispose()
+    return out
+
+
+def _query():
+    from pipeline.store_review import AnnotationQuery
+
+    return AnnotationQuery()
+
+
+@pytest.fixture(scope="module")
+def pack(teach_template: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One export of the video moment through the CLI, shared by the checks below."""
+    base = tmp_path_factory.mktemp("pack")
+    home = base / "home"
+    shutil.copytree(teach_template, home)
+    out = base / "out" / "pack.zip"
+    annotation = _ids(home)["video"]
+    done = bwv(home, "teach", "export", str(annotation), "--reason", "Module 3: first disclosures",
+               "--recipient", "L&D team", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"wrote {out} (1 moment, sha256 ")
+    folder = base / "unpacked"
+    with zipfile.ZipFile(out) as z:
+        z.extractall(folder)
+    return {"home": home, "out": out, "dir": folder / f"moment-{annotation}", "root": folder,
+            "annotation": annotation}
+
+
+def _decode_audio(path: Path, rate: int = 48_000) -> np.ndarray:
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1",
+                          "-ar", str(rate), "-f", "f32le", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype=np.float32)
+
+
+def _frames(path: Path) -> tuple[list[np.ndarray], float]:
+    probe = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "stream=width,height,avg_frame_rate", "-of", "json", str(path)],
+        capture_output=True, check=True, text=True).stdout)["streams"][0]
+    w, h = probe["width"], probe["height"]
+    num, den = (int(x) for x in probe["avg_frame_rate"].split("/"))
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, 3)
+    return list(frames), num / den
+
+
+def test_the_pack_holds_each_part(pack) -> None:
+    with zipfile.ZipFile(pack["out"]) as z:
+        names = sorted(z.namelist())
+    folder = f"moment-{pack['annotation']}"
+    assert names == sorted(["manifest.json", *(f"{folder}/{n}" for n in
+                            ("clip.mp4", "clip.vtt", "handout.html", "manifest.json"))])
+    assert not [p for p in pack["out"].parent.iterdir() if p != pack["out"]]  # no temporary left
+
+
+def test_manifest_records_source_range_redactions_and_who(pack) -> None:
+    manifest = json.loads((pack["dir"] / "manifest.json").read_text())
+    store = open_store(f"sqlite:///{pack['home'] / 'bwv.sqlite3'}")
+    annotation = store.annotation(pack["annotation"])
+    media = store.get_media(annotation.media_id)
+    original = pack["home"] / media.store_path
+    assert manifest["source"]["sha256"] == media.sha256 == hashlib.sha256(original.read_bytes()).hexdigest()
+    assert manifest["range"] == {"start_s": 0.0, "end_s": 17.0, "annotated_start_s": 0.5,
+                                 "annotated_end_s": 14.0, "padding_s": 3.0}
+    counts = manifest["redaction"]["transcript"]
+    assert counts.get("NAME", 0) >= 1 and counts.get("ADDRESS", 0) >= 1 and counts.get("PHONE", 0) >= 1
+    faces = manifest["redaction"]["faces"]
+    assert faces["detector"].startswith("centerface") and faces["threshold"] == 0.2
+    assert faces["frames"] == 17 * 25 and faces["frames_with_faces"] > 0.8 * faces["frames"] / 2
+    assert manifest["export"]["to"] == "L&D team" and manifest["export"]["reason"] == "Module 3: first disclosures"
+    assert manifest["export"]["by"].startswith("cli:") and manifest["export"]["bwv_version"]
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((pack["dir"] / name).read_bytes()).hexdigest() == digest
+    audit = store.audit_page(offset=0, limit=5, action="teach-export")[0]
+    assert len(audit) == 1 and audit[0].object == f"annotations:{pack['annotation']}"
+    assert json.loads(audit[0].detail)["recipient"] == "L&D team"
+    assert json.loads(audit[0].detail)["reason"] == "Module 3: first disclosures"
+
+
+def test_transcript_subtitles_and_handout_show_placeholders_not_details(pack) -> None:
+    vtt = (pack["dir"] / "clip.vtt").read_text()
+    handout = (pack["dir"] / "handout.html").read_text()
+    manifests = (pack["dir"] / "manifest.json").read_text() + (pack["root"] / "manifest.json").read_text()
+    for text in (vtt, handout):
+        assert "[NAME]" in text and "[ADDRESS]" in text and "[PHONE]" in text
+        assert "stairs" in text and "frightened" in text.lower()  # the rest of the speech stays
+    for text in (vtt, handout, manifests):
+        lowered = re.sub(r"\s+", " ", text.lower())
+        for secret in SECRETS:
+            assert secret not in lowered, secret
+    assert re.search(r"\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}", vtt)
+    assert "Calm first response" in handout and "4 / 5" in handout and "good practice" in handout
+    assert "Why it matters" in handout  # the rubric's guidance for the flag
+    assert "doorstep" not in handout  # the file name (in the feedback too) does not leave
+    assert "<script" not in handout and "http" not in handout.replace("http-equiv", "")
+
+
+def test_redacted_words_are_a_pure_tone_in_the_audio(pack) -> None:
+    manifest = json.loads((pack["dir"] / "manifest.json").read_text())
+    windows = manifest["redaction"]["audio"]["windows_s"]
+    assert windows
+    rate = 48_000
+    audio = _decode_audio(pack["dir"] / "clip.mp4", rate)
+    assert abs(len(audio) / rate - 17.0) < 0.1
+    inside = np.zeros(len(audio), dtype=bool)
+    for start, end in windows:
+        a, b = int((start + 0.02) * rate), int((end - 0.02) * rate)  # AAC smears the edges a little
+        inside[int(start * rate):int(end * rate)] = True
+        if b - a < rate // 20:
+            continue
+        chunk = audio[a:b] * np.hanning(b - a)
+        spectrum = np.abs(np.fft.rfft(chunk)) ** 2
+        freqs = np.fft.rfftfreq(b - a, 1 / rate)
+        near = spectrum[(freqs > 900) & (freqs < 1100)].sum()
+        rms = float(np.sqrt(np.mean(audio[a:b] ** 2)))
+        assert rms < 10 ** (-50 / 20) or near / spectrum.sum() > 0.95, (start, end, near / spectrum.sum())
+    speech = audio[~inside]
+    assert np.sqrt(np.mean(speech ** 2)) > 10 ** (-40 / 20)  # the rest is still speech
+
+
+def test_no_face_is_found_in_any_frame_of_the_clip(pack) -> None:
+    from pipeline.faces import FaceDetector
+
+    detector = FaceDetector(threshold=0.2)
+    frames, fps = _frames(pack["dir"] / "clip.mp4")
+    assert fps == 25 and len(frames) == 17 * 25
+    found = [i for i, frame in enumerate(frames) if len(detector.detect(frame))]
+    assert found == []
+    # ...whereas the same detector finds the faces in the original's frames (so this can fail).
+    store = open_store(f"sqlite:///{pack['home'] / 'bwv.sqlite3'}")
+    media = store.get_media(store.annotation(pack["annotation"]).media_id)
+    source, _ = _frames(pack["home"] / media.store_path)
+    hits = sum(1 for frame in source[:17 * 25:5] if len(detector.detect(frame)))
+    assert hits >= 0.8 * len(source[:17 * 25:5])
+
+
+def test_a_changed_original_refuses_the_export_and_says_why(home: Path, tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{home / 'bwv.sqlite3'}")
+    annotation = _ids(home)["video"]
+    media = store.get_media(store.annotation(annotation).media_id)
+    original = home / media.store_path
+    original.chmod(0o644)
+    data = bytearray(original.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    original.write_bytes(bytes(data))
+    out = tmp_path / "out" / "pack.zip"
+    done = bwv(home, "teach", "export", str(annotation), "--reason", "r", "--recipient", "t", "-o", str(out))
+    assert done.returncode == 2
+    assert f"error: original of media {media.id} does not match its recorded SHA-256" in done.stderr
+    assert not out.parent.exists() or not list(out.parent.iterdir())
+    refused = store.audit_page(offset=0, limit=5, action="teach-export-refused")[0]
+    assert len(refused) == 1 and "does not match its recorded SHA-256" in refused[0].detail
+    assert store.audit_page(offset=0, limit=5, action="teach-export")[1] == 1  # only the refusal
+
+
+def test_bad_requests_get_specific_errors_and_write_nothing(home: Path, tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{home / 'bwv.sqlite3'}")
+    ids = _ids(home)
+    out = tmp_path / "out" / "pack.zip"
+
+    def export(*args: str) -> str:
+        done = bwv(home, "teach", "export", *args, "-o", str(out))
+        assert done.returncode == 2, done.stdout
+        assert not out.exists() and not (out.parent.exists() and list(out.parent.iterdir()))
+        return done.stderr.strip()
+
+    reason = ("--reason", "Module 3", "--recipient", "L&D")
+    assert export("999", *reason) == "error: no submitted annotation 999"
+    assert export(str(ids["video"]), "--reason", " ", "--recipient", "L&D") == (
+        "error: say the reason for the export (--reason)")
+    # A draft is not exportable.
+    annotation = store.annotation(ids["video"])
+    draft = store.add_annotation(media_id=annotation.media_id, review_item_id=annotation.review_item_id,
+                                 author_id=annotation.author_id, start_s=1, end_s=2, labels=["distress"],
+                                 rating=None, feedback="", teaching=True)
+    assert export(str(draft), *reason) == f"error: no submitted annotation {draft}"
+    # A range outside the file.
+    media = store.get_media(annotation.media_id)
+    store.update_annotation(ids["video"], start_s=5.0, end_s=media.duration_s + 30, labels=["distress"],
+                            rating=None, feedback="", teaching=True)
+    assert export(str(ids["video"]), *reason).startswith(
+        f"error: annotation {ids['video']}: range 5.00-{media.duration_s + 30:.2f} s is outside the file")
+    # A quarantined source, then a missing one.
+    audio = store.annotation(ids["audio"])
+    store.quarantine(audio.media_id, "corrupt frames found on re-check")
+    assert export(str(ids["audio"]), *reason) == (
+        f"error: annotation {ids['audio']}: its file is quarantined (corrupt frames found on re-check); "
+        "nothing to export")
+    store.update_annotation(ids["video"], start_s=0.5, end_s=14.0, labels=["distress"], rating=None,
+                            feedback="", teaching=True)
+    (home / media.store_path).unlink()
+    assert export(str(ids["video"]), *reason) == (
+        f"error: annotation {ids['video']}: its original is missing from the store")
+
+
+def test_an_audio_only_moment_has_audio_and_transcript_but_no_video(home: Path, tmp_path: Path) -> None:
+    annotation = _ids(home)["audio"]
+    out = tmp_path / "pack.zip"
+    done = bwv(home, "teach", "export", str(annotation), "--reason", "r", "--recipient", "t", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(out) as z:
+        names = set(z.namelist())
+        folder = f"moment-{annotation}"
+        assert f"{folder}/clip.m4a" in names and f"{folder}/clip.mp4" not in names
+        vtt = z.read(f"{folder}/clip.vtt").decode()
+        manifest = json.loads(z.read(f"{folder}/manifest.json"))
+        clip = z.read(f"{folder}/clip.m4a")
+    assert "[NAME]" in vtt and "thompson" not in vtt.lower()
+    assert manifest["source"]["has_video"] is False and manifest["redaction"]["faces"]["detector"] is None
+    (tmp_path / "clip.m4a").write_bytes(clip)
+    streams = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name",
+                              "-of", "csv=p=0", str(tmp_path / "clip.m4a")], capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert streams == ["aac,audio"]
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+def test_teach_search_filters(home: Path) -> None:
+    def found(*args: str) -> list[int]:
+        done = bwv(home, "teach", "search", "--format", "jsonl", *args)
+        assert done.returncode == 0, done.stderr
+        return sorted(json.loads(line)["id"] for line in done.stdout.splitlines())
+
+    ids = _ids(home)
+    both = sorted(ids.values())
+    assert found() == both
+    assert found("--teaching", "--label", "good practice") == both
+    assert found("--label", "missed opportunity") == []
+    assert found("--category", "harm.domestic_abuse", "--min-rating", "4") == both
+    assert found("--max-rating", "3") == []
+    assert found("--text", "stairs") == both  # words of the transcript
+    assert found("--text", "calm first") == both  # words of the feedback
+    assert found("--text", "nothing like this") == []
+    assert found("--from", "2000-01-01", "--to", "2999-01-01") == both
+    assert found("--to", "2000-01-01") == []
+    table = bwv(home, "teach", "search").stdout
+    assert "2 annotations" in table and "doorstep" in table
+    bad = bwv(home, "teach", "search", "--label", "nonsense")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown label 'nonsense'")
+
+
+# --- roles in the web app ------------------------------------------------------------------------
+
+
+def test_trainers_get_the_pack_and_never_the_footage(home: Path) -> None:
+    from test_review_app import Client
+
+    from reviewers.app import create_app
+
+    app = create_app(resolve_instance(home))
+    store = app.state.bwv.store
+    ids = _ids(home)
+    tom = Client(app, "tom")
+    page = tom.get("/annotations?teaching=1&text=stairs").text
+    assert f'name="annotation_ids" value="{ids["video"]}"' in page
+    item = store.annotation(ids["video"]).review_item_id
+    assert tom.get(f"/items/{item}/media").status_code == 403
+    assert tom.get(f"/items/{item}").status_code == 403
+    response = tom.post("/teach/export", {"annotation_ids": [str(ids["audio"])],
+                                          "reason": "Module 3", "recipient": "L&D team"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    assert "attachment" in response.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(response.content)) as z:
+        assert f"moment-{ids['audio']}/clip.vtt" in z.namelist()
+    assert store.audit_page(offset=0, limit=5, action="teach-export")[0][0].actor == "web:tom"
+    bad = tom.post("/teach/export", {"annotation_ids": ["999"], "reason": "r", "recipient": "t"})
+    assert bad.status_code == 404 and "no submitted annotation 999" in bad.text
+    # A TIP marks teaching examples but cannot export.
+    alice = Client(app, "alice")
+    refused = alice.post("/teach/export", {"annotation_ids": [str(ids["audio"])], "reason": "r",
+                                           "recipient": "t"})
+    assert refused.status_code == 403
+    assert alice.get("/annotations").status_code == 403
