@@ -19,6 +19,7 @@ detections shows the face; the price is blur up to ``k`` frames early and late.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -26,6 +27,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -309,15 +311,9 @@ def _probe_video(original: Path) -> _Video:
         rotation = float(side.get("rotation") or rotation)
     if round(abs(rotation)) % 180 == 90:  # ffmpeg turns the picture upright when decoding
         width, height = height, width
-    fps = Fraction(0)
-    for key in ("r_frame_rate", "avg_frame_rate"):
-        try:
-            candidate = Fraction(str(stream.get(key) or "0"))
-        except (ValueError, ZeroDivisionError):
-            continue
-        if 1 <= candidate <= 120:
-            fps = candidate
-            break
+    rates = [str(stream.get(key) or "0") for key in ("r_frame_rate", "avg_frame_rate")]
+    fps = next((Fraction(r) for r in rates if re.fullmatch(r"\d+(/[1-9]\d*)?", r)
+                and 1 <= Fraction(r) <= 120), Fraction(0))
     if width < 2 or height < 2 or not fps:
         raise MediaError(f"{original.name}: unreadable video size or frame rate "
                          f"({width}x{height} at {stream.get('r_frame_rate')})")
@@ -363,11 +359,10 @@ def _spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
 
 def _frames(stream: IO[bytes], shape: tuple[int, int, int]) -> Iterator[np.ndarray]:
     """Raw RGB frames from a pipe until it ends (a partial last frame is dropped)."""
-    size = shape[0] * shape[1] * shape[2]
     while True:
         frame = np.empty(shape, dtype=np.uint8)
         view, got = frame.data.cast("B"), 0
-        while got < size:
+        while got < frame.nbytes:
             n = stream.readinto(view[got:])  # type: ignore[attr-defined]
             if not n:
                 return
@@ -439,8 +434,9 @@ def redact_video(original: Path, out: Path, *, start_s: float, duration_s: float
     if audio is not None and not audio.is_file():
         raise MediaError(f"{audio}: the clip's audio is missing")
     video = _probe_video(original)
-    workers = opts.workers or max(1, min(4, len(os.sched_getaffinity(0))))
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp4")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = opts.workers or max(1, min(4, cpus or 1))
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.tmp.mp4")
     started = time.perf_counter()
     with tempfile.TemporaryFile() as dec_log, tempfile.TemporaryFile() as enc_log:
         decoder = _spawn(_decoder_args(original, video, start_s=start_s, duration_s=duration_s),
@@ -472,21 +468,27 @@ def redact_video(original: Path, out: Path, *, start_s: float, duration_s: float
             if expired.is_set():
                 raise MediaError(f"{original.name}: redaction took longer than "
                                  f"{opts.timeout_s:.0f} s", permanent=False)
+            if counts is None:  # the encoder stopped reading
+                raise MediaError(f"{original.name}: cannot encode the redacted clip: "
+                                 f"{_last_line(enc_log)}")
             if dec_rc != 0:
                 raise MediaError(f"{original.name}: cannot decode the clip: {_last_line(dec_log)}")
-            if counts is not None and counts.frames == 0:
+            if counts.frames == 0:
                 raise MediaError(f"{original.name}: no video frames between {start_s:.3f} s "
                                  f"and {start_s + duration_s:.3f} s")
-            if enc_rc != 0 or counts is None:
+            if enc_rc != 0:
                 raise MediaError(f"{original.name}: cannot encode the redacted clip: "
                                  f"{_last_line(enc_log)}")
             os.replace(tmp, out)
         finally:
             timer.cancel()
-            for proc in (decoder, encoder):
+            for proc, pipe in ((decoder, decoder.stdout), (encoder, encoder.stdin)):
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
+                if pipe is not None:
+                    with contextlib.suppress(OSError):  # a broken pipe cannot flush
+                        pipe.close()
             tmp.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     log.info("%s: redacted %d frames (faces found in %d of %d detected) in %.1f s",
