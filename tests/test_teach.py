@@ -23,7 +23,9 @@ from pipeline.store import open_store
 SPEECH = ("My name is Sarah Thompson and I live at 22 Church Street. "
           "You can call me on zero seven seven zero zero, nine zero zero, one two three. "
           "He pushed me down the stairs last night and I am frightened.")
-SECRETS = ("sarah", "thompson", "church street", "077", "900", "123")
+SECRETS = ("sarah", "thompson", "church street")
+#: The phone number's first digits, however Whisper wrote them ("07700", "077-0-0", "0 7 7 0").
+PHONE_DIGITS = re.compile(r"0\W?7\W?7\W?0")
 PASSWORD = "correct horse battery staple"
 
 
@@ -203,6 +205,8 @@ def test_transcript_subtitles_and_handout_show_placeholders_not_details(pack) ->
         lowered = re.sub(r"\s+", " ", text.lower())
         for secret in SECRETS:
             assert secret not in lowered, secret
+    spoken = [line for line in vtt.splitlines() if "-->" not in line and not line.startswith("NOTE")]
+    assert not PHONE_DIGITS.search(" ".join(spoken) + re.sub(r"<[^>]+>", " ", handout))
     assert re.search(r"\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}", vtt)
     assert "Calm first response" in handout and "4 / 5" in handout and "good practice" in handout
     assert "Why it matters" in handout  # the rubric's guidance for the flag
