@@ -12,9 +12,11 @@ export BWV_HOME ?= $(CURDIR)/data/instance
 setup: system-deps $(STAMP)
 
 # Debian packages: ffmpeg for the pipeline; espeak-ng and sox for generated test media;
-# chromium for the browser tests and screenshots (driven by Playwright, never downloaded).
+# chromium for the browser tests and screenshots (driven by Playwright, never downloaded);
+# postgresql: the store tests run on a real server too (tests/conftest.py starts it through
+# scripts/ensure_postgres.sh, or set BWV_TEST_PG_URL to a throwaway database).
 system-deps:
-	@scripts/ensure_system_deps.sh ffmpeg espeak-ng sox chromium
+	@scripts/ensure_system_deps.sh ffmpeg espeak-ng sox chromium postgresql
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bwv needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'

@@ -170,3 +170,35 @@ def review_home(review_template: Path, tmp_path: Path):
 
     shutil.copytree(review_template, tmp_path / "home")
     return resolve_instance(tmp_path / "home")
+
+
+# --- databases: SQLite and a real PostgreSQL server -----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A throwaway PostgreSQL database: BWV_TEST_PG_URL, or one made by scripts/ensure_postgres.sh."""
+    url = os.environ.get("BWV_TEST_PG_URL")
+    if not url:
+        made = subprocess.run([str(ROOT / "scripts" / "ensure_postgres.sh")], capture_output=True,
+                              text=True, timeout=600, stdin=subprocess.DEVNULL)
+        if made.returncode != 0:
+            pytest.fail(f"cannot start PostgreSQL for the store tests:\n{made.stderr}")
+        url = made.stdout.strip().splitlines()[-1]
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind the store supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    from sqlalchemy import create_engine, text
+
+    url = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    with engine.begin() as conn:  # a clean schema for every test
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url

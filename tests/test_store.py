@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -11,17 +9,17 @@ from sqlalchemy import text
 from pipeline.flag import Flag
 from pipeline.queue import group_flags
 from pipeline.schema import Base
-from pipeline.store import open_store
+from pipeline.store import Store, open_store
 from pipeline.transcribe import Segment, Transcription, Word
 
 
-def test_migrations_create_exactly_the_models(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+def test_migrations_create_exactly_the_models(db_url: str) -> None:
+    store = open_store(db_url)
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        mode = conn.execute(text("PRAGMA journal_mode")).scalar()
+        if store.engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     assert diff == []
-    assert mode == "wal"
     open_store(store.url)  # migrating again is a no-op
 
 
@@ -29,8 +27,8 @@ def _flag(start: float, category: str = "harm.domestic_abuse") -> Flag:
     return Flag(category, "disclosure", start, start + 1, "he hit me", "he hit me", "r@1", "p", 5)
 
 
-def test_saving_twice_replaces_rows(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+def test_saving_twice_replaces_rows(db_url: str) -> None:
+    store = open_store(db_url)
     media_id, created = store.add_original("a" * 64, size=1, store_path="s", inbox="/i", name="n", mtime_ns=1)
     assert created
     assert store.add_original("a" * 64, size=1, store_path="s", inbox="/i", name="m", mtime_ns=1) == (media_id, False)
@@ -45,8 +43,8 @@ def test_saving_twice_replaces_rows(tmp_path: Path) -> None:
     assert store.load_segments(media_id) == [seg]
 
 
-def test_audit_chain_detects_tampering(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+def test_audit_chain_detects_tampering(db_url: str) -> None:
+    store = open_store(db_url)
     for i in range(3):
         store.audit(actor="cli:test", action="export.flags", obj=f"x{i}")
     assert store.verify_audit_chain()
@@ -55,7 +53,7 @@ def test_audit_chain_detects_tampering(tmp_path: Path) -> None:
     assert not store.verify_audit_chain()
 
 
-def test_old_sessions_and_sign_in_attempts_are_dropped(tmp_path: Path, monkeypatch) -> None:
+def test_old_sessions_and_sign_in_attempts_are_dropped(db_url: str, monkeypatch) -> None:
     from datetime import timedelta
 
     from sqlalchemy import func, select
@@ -63,7 +61,7 @@ def test_old_sessions_and_sign_in_attempts_are_dropped(tmp_path: Path, monkeypat
     from pipeline import clock
     from pipeline import schema as db
 
-    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    store = open_store(db_url)
     user = store.add_user("alice", role="tip", password_hash="x")
     start = clock.now()
     store.create_session("a" * 64, user_id=user, csrf_token="c", expires_at=start + timedelta(hours=1))
@@ -74,3 +72,78 @@ def test_old_sessions_and_sign_in_attempts_are_dropped(tmp_path: Path, monkeypat
     with store.session() as s:
         assert list(s.scalars(select(db.WebSession.id))) == ["b" * 64]
         assert s.scalar(select(func.count()).select_from(db.LoginAttempt)) == 1
+
+
+def _item(store, *, category: str = "harm.domestic_abuse") -> tuple[int, int]:
+    media_id, _ = store.add_original(category[:1] * 63 + "0", size=1, store_path="s", inbox="/i",
+                                     name=f"{category}.mp4", mtime_ns=1)
+    seg = Segment(0.0, 3.0, "he hit me by the stairs", (Word(0.0, 1.0, "he", 0.9),))
+    store.save_transcript(media_id, Transcription((seg,), "en", 3.0, 0.1), model="m",
+                          model_sha256="x", settings={})
+    flags = [_flag(1.0, category)]
+    store.save_flags(media_id, flags, group_flags(flags))
+    item = store.queue_page(_open(), offset=0, limit=10)[0]
+    return media_id, next(r.id for r in item if r.media_id == media_id)
+
+
+def _open():
+    from pipeline.store_review import QueueFilter
+
+    return QueueFilter()
+
+
+def test_concurrent_claims_and_audit_appends(db_url: str) -> None:
+    """Eight people claim one item at once, each through its own connection pool: one wins;
+    their audit rows, written at the same moment, still chain."""
+    import threading
+
+    store = open_store(db_url)
+    _, item = _item(store)
+    users = [store.add_user(f"tip{i}", role="tip", password_hash="x") for i in range(8)]
+    pools = {u: Store(db_url) for u in users}  # like one server process each
+    for _round in range(5):
+        barrier, results = threading.Barrier(len(users), timeout=60), {}
+
+        def claim(user: int, barrier=barrier, results=results) -> None:
+            barrier.wait()
+            results[user] = pools[user].claim_item(item, user)
+            pools[user].audit(actor=f"web:tip{user}", action="claim-attempt", obj=f"review_item:{item}")
+
+        threads = [threading.Thread(target=claim, args=(u,)) for u in users]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [u for u, won in results.items() if won]
+        assert len(results) == 8 and len(winners) == 1
+        assert store.release_item(item, winners[0])
+    assert store.audit_page(offset=0, limit=1, action="claim-attempt")[1] == 40
+    assert store.verify_audit_chain()
+
+
+def test_queue_and_annotation_search_queries(db_url: str) -> None:
+    from pipeline.store_review import AnnotationQuery, QueueFilter
+
+    store = open_store(db_url)
+    media_a, item_a = _item(store, category="harm.domestic_abuse")
+    media_b, item_b = _item(store, category="practice.validate")
+    tip = store.add_user("alice", role="tip", password_hash="x")
+    rows, total = store.queue_page(QueueFilter(categories=("practice.validate",)), offset=0, limit=50)
+    assert (total, [r.id for r in rows]) == (1, [item_b])
+    assert rows[0].flags_by_family == {"disclosure": 1}
+    assert store.claim_item(item_a, tip)
+    mine = store.queue_page(QueueFilter(statuses=(), mine_user_id=tip), offset=0, limit=50)[0]
+    assert [r.id for r in mine] == [item_a] and mine[0].holder == "alice"
+    note = store.add_annotation(media_id=media_a, review_item_id=item_a, author_id=tip, start_s=0.0,
+                                end_s=2.0, labels=["good practice"], rating=5,
+                                feedback="100% calm_ and kind", teaching=True)
+    assert store.search_annotations(AnnotationQuery()) == []  # a draft is not searchable
+    assert store.finish_item(item_a, tip, status="reviewed")
+    found = store.search_annotations(AnnotationQuery(text="STAIRS", teaching=True, min_rating=5))
+    assert [r.annotation.id for r in found] == [note]
+    assert [r.annotation.id for r in store.search_annotations(AnnotationQuery(text="0% calm_"))] == [note]
+    assert store.search_annotations(AnnotationQuery(text="calm%kind")) == []  # % is literal
+    assert [r.annotation.id for r in store.search_annotations(
+        AnnotationQuery(category="harm.domestic_abuse"))] == [note]  # flagged in the moment
+    assert store.search_annotations(AnnotationQuery(category="practice.validate")) == []
+    assert media_b != media_a
