@@ -10,6 +10,8 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import random
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, select
+from sqlalchemy import create_engine, delete, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +36,8 @@ from pipeline.store_review import ReviewQueries
 from pipeline.transcribe import Segment, Transcription, Word
 
 _GENESIS = "0" * 64
+#: The PostgreSQL advisory lock that queues audit appends ("bwv" in ASCII).
+_AUDIT_LOCK = 0x627776
 
 
 def _stamp(at: datetime) -> str:
@@ -432,10 +436,17 @@ class Store(ReviewQueries):
     # --- audit ------------------------------------------------------------------------------
 
     def audit(self, *, actor: str, action: str, obj: str, detail: str | None = None) -> None:
-        """Append one hash-chained audit row."""
-        for _attempt in range(5):
+        """Append one hash-chained audit row.
+
+        On PostgreSQL appends queue on an advisory lock held for the transaction,
+        so many writers at once never collide; SQLite's write lock does the same.
+        The unique ``prev_hash`` still refuses a fork, and a refused append retries.
+        """
+        for attempt in range(20):
             try:
                 with self.session() as s:
+                    if self.engine.dialect.name == "postgresql":
+                        s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
                     prev = s.scalar(select(db.Audit.row_hash).order_by(db.Audit.id.desc()).limit(1))
                     prev = prev or _GENESIS
                     at = clock.now()
@@ -446,8 +457,8 @@ class Store(ReviewQueries):
                     ))
                     return
             except IntegrityError:
-                continue  # another writer appended first; chain after its row
-        raise StoreError("could not append to the audit log after 5 attempts")
+                time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))  # another writer was first
+        raise StoreError("could not append to the audit log after 20 attempts")
 
     def verify_audit_chain(self) -> bool:
         """Whether every audit row chains to the one before it."""

@@ -176,16 +176,27 @@ def review_home(review_template: Path, tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A throwaway PostgreSQL database: BWV_TEST_PG_URL, or one made by scripts/ensure_postgres.sh."""
+def postgres_url():
+    """A throwaway PostgreSQL database: BWV_TEST_PG_URL, or one made by scripts/ensure_postgres.sh
+    (and dropped again at the end)."""
     url = os.environ.get("BWV_TEST_PG_URL")
-    if not url:
-        made = subprocess.run([str(ROOT / "scripts" / "ensure_postgres.sh")], capture_output=True,
-                              text=True, timeout=600, stdin=subprocess.DEVNULL)
-        if made.returncode != 0:
-            pytest.fail(f"cannot start PostgreSQL for the store tests:\n{made.stderr}")
-        url = made.stdout.strip().splitlines()[-1]
-    return url
+    if url:
+        yield url
+        return
+    made = subprocess.run([str(ROOT / "scripts" / "ensure_postgres.sh")], capture_output=True,
+                          text=True, timeout=600, stdin=subprocess.DEVNULL)
+    if made.returncode != 0:
+        pytest.fail(f"cannot start PostgreSQL for the store tests:\n{made.stderr}")
+    url = made.stdout.strip().splitlines()[-1]
+    yield url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
