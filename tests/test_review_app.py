@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from conftest import HOSTILE_NAME, HOSTILE_WORDS, PASSWORD
 from pipeline import clock
 from pipeline.rubric import load_rubric
-from pipeline.store import open_store
 from reviewers.app import create_app, make_templates
 
 ROLES = ("anonymous", "alice", "tom", "ada")  # alice is a TIP, tom a trainer, ada an admin
@@ -570,33 +569,7 @@ def test_every_view_stream_and_annotation_is_audited(app, store, world) -> None:
 # --- concurrent claims -------------------------------------------------------------------------
 
 
-def test_concurrent_claims_exactly_one_wins(app, store, world) -> None:
-    """Eight TIPs claim one item at the same moment, twenty times over: one wins each time."""
-    from pipeline.accounts import add_user
-
-    tips = [world["users"]["alice"], world["users"]["bob"]]
-    for i in range(6):
-        tips.append(add_user(store, f"tip{i}", role="tip", password=PASSWORD, actor="test"))
-    item = world["spare"]
-    stores = {u: open_store(store.url) for u in tips}  # own pools, like other server processes
-    for _round in range(20):
-        barrier = threading.Barrier(len(tips))
-        results: dict[int, bool] = {}
-
-        def claim(user_id: int, barrier: threading.Barrier = barrier,
-                  results: dict[int, bool] = results) -> None:
-            barrier.wait()
-            results[user_id] = stores[user_id].claim_item(item, user_id)
-
-        threads = [threading.Thread(target=claim, args=(u,)) for u in tips]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        winners = [u for u, won in results.items() if won]
-        assert len(results) == len(tips) and len(winners) == 1, results
-        assert store.item_view(item).item.claimed_by == winners[0]
-        assert store.release_item(item, winners[0])
+# Many claimers at once through the store, on SQLite and PostgreSQL: tests/test_store.py.
 
 
 def test_two_browsers_claiming_one_item_over_http(app, store, world) -> None:
