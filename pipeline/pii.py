@@ -262,6 +262,11 @@ def _place_words(segments: Sequence[Segment]) -> tuple[list[_Piece], str]:
     return pieces, "".join(parts)
 
 
+def join_words(words: Sequence[Word]) -> str:
+    """Words as one line of text, spaced as Whisper spoke them (stored words are stripped)."""
+    return "".join(f" {w.word}" if j and _spaced(w.word) else w.word for j, w in enumerate(words))
+
+
 def _spaced(word: str) -> bool:
     """Whether a stripped word needs a space before it: not one that carries its own, and
     not a piece Whisper glued to the word before ("14" "-part", "don" "'t")."""
@@ -290,8 +295,7 @@ def _rebuild(
     out = list(segments)
     for si in changed:
         seg, kept = segments[si], tuple(w for w in by_segment[si] if w is not None)
-        text = "".join(f" {w.word}" if j and _spaced(w.word) else w.word
-                       for j, w in enumerate(kept))
+        text = join_words(kept)
         out[si] = Segment(seg.start_s, seg.end_s, text, kept if seg.words else (),
                           seg.avg_logprob, seg.no_speech_prob)
     return tuple(out)

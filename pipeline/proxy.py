@@ -91,9 +91,7 @@ def warm_proxies(instance: Instance, store: Store, stop: threading.Event, *,
         for media in store.media_to_review():
             if stop.is_set():
                 return
-            if media.sha256 and proxy_path(instance, media.sha256).exists():
-                continue
-            try:
+            try:  # returns at once when the proxy is already there
                 ensure_proxy(instance, media)
             except (MediaError, NotFoundError) as exc:
                 log.warning("no proxy for media %s: %s", media.id, exc)

@@ -17,7 +17,7 @@ from pipeline import schema as db
 from pipeline.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
 from pipeline.rubric import TAXONOMY
 from pipeline.store import Store
-from pipeline.store_review import ItemView
+from pipeline.store_review import ItemView, inside_file
 
 #: Every label an annotation may carry: the taxonomy ids, then the practice labels.
 LABELS: tuple[str, ...] = (*TAXONOMY, *db.PRACTICE_LABELS)
@@ -44,10 +44,9 @@ def actor(user: db.UserAccount) -> str:
 def check_annotation(value: AnnotationInput, *, duration_s: float | None) -> AnnotationInput:
     """Validate an annotation; every problem is reported, joined by '; '."""
     problems = []
-    limit = (duration_s or 0.0) + 0.5
     if not (math.isfinite(value.start_s) and math.isfinite(value.end_s)):
         problems.append("the time range must be numbers of seconds")
-    elif not 0 <= value.start_s < value.end_s <= limit:
+    elif not inside_file(value.start_s, value.end_s, duration_s):
         problems.append(
             f"the time range {value.start_s:.2f}-{value.end_s:.2f} s must run forwards inside "
             f"the file (0-{duration_s or 0.0:.2f} s): set mark in before mark out"

@@ -143,6 +143,13 @@ class Rubric(_Strict):
                 return cat
         raise KeyError(category_id)
 
+    def guidance_for(self, category_id: str) -> Guidance | None:
+        """A category's guidance, or None for a category this rubric no longer has."""
+        try:
+            return self.category(category_id).guidance
+        except KeyError:
+            return None
+
     @model_validator(mode="after")
     def _taxonomy(self) -> Rubric:
         ids = [c.id for c in self.categories]

@@ -32,7 +32,7 @@ from pipeline.flag import Flag
 from pipeline.media import MediaProbe
 from pipeline.queue import ReviewWindow
 from pipeline.rubric import TAXONOMY, taxonomy_id
-from pipeline.store_review import ReviewQueries
+from pipeline.store_review import ReviewQueries, inside_file
 from pipeline.transcribe import Segment, Transcription, Word
 
 _GENESIS = "0" * 64
@@ -389,7 +389,7 @@ class Store(ReviewQueries):
             if media is None or media.state != "done":
                 raise NotFoundError(f"no transcribed media item {media_id}")
             duration = media.duration_s or 0.0
-            if not 0 <= start_s < end_s <= duration + 0.5:
+            if not inside_file(start_s, end_s, duration):
                 raise InvalidRequestError(
                     f"time range {start_s:.2f}-{end_s:.2f} s is not inside the file (0-{duration:.2f} s)"
                 )

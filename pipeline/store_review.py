@@ -109,6 +109,15 @@ class AnnotationQuery:
     limit: int = 500
 
 
+#: How far past a file's recorded duration a marked range may end (rounding in players).
+END_TOLERANCE_S = 0.5
+
+
+def inside_file(start_s: float, end_s: float, duration_s: float | None) -> bool:
+    """Whether a time range runs forwards inside a file of this duration."""
+    return 0 <= start_s < end_s <= (duration_s or 0.0) + END_TOLERANCE_S
+
+
 def _escape_like(text: str) -> str:
     """Text for a LIKE pattern with ``/`` as the escape character."""
     return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
@@ -424,8 +433,7 @@ class ReviewQueries:
 
     def annotation(self, annotation_id: int) -> db.Annotation:
         """One annotation."""
-        with self.session() as s:
-            row = s.get(db.Annotation, annotation_id)
+        row = self.annotation_or_none(annotation_id)
         if row is None:
             raise NotFoundError(f"no annotation {annotation_id}")
         return row
@@ -467,22 +475,6 @@ class ReviewQueries:
                  or_(db.Annotation.author_id == viewer_id, db.Annotation.submitted_at.is_not(None))),
             order=(db.Annotation.start_s, db.Annotation.id),
         ))
-
-    def submitted_annotations(self, *, label: str | None = None, teaching: bool | None = None,
-                              limit: int = 200) -> list[AnnotationRow]:
-        """Submitted annotations, newest first (what trainers see)."""
-        cond: list[Any] = [db.Annotation.submitted_at.is_not(None)]
-        if teaching is not None:
-            cond.append(db.Annotation.teaching.is_(teaching))
-        rows = self._annotation_rows(and_(*cond), order=(db.Annotation.submitted_at.desc(),
-                                                         db.Annotation.id.desc()))
-        out = []
-        for row in rows:  # labels are a JSON list; filter after decoding, exactly
-            if label is None or label in row.labels:
-                out.append(row)
-                if len(out) >= limit:
-                    break
-        return out
 
     def search_annotations(self, query: AnnotationQuery) -> list[AnnotationRow]:
         """Submitted annotations matching a trainer's search, newest first."""

@@ -37,9 +37,10 @@ from pipeline.config import Instance
 from pipeline.errors import IntegrityError, InvalidRequestError, MediaError, NotFoundError
 from pipeline.exports import to_vtt
 from pipeline.media import run_tool
+from pipeline.pii import find_pii, join_words, load_pii_nlp, redact_audio
 from pipeline.rubric import Rubric
 from pipeline.store import Store
-from pipeline.store_review import AnnotationQuery
+from pipeline.store_review import AnnotationQuery, inside_file
 from pipeline.transcribe import Segment, Word
 
 log = logging.getLogger("bwv.teach")
@@ -112,7 +113,7 @@ def plan_moments(instance: Instance, store: Store, ids: Sequence[int]) -> list[M
         if media.state != "done" or not media.sha256 or not original.is_file():
             raise NotFoundError(f"annotation {annotation_id}: its original is missing from the store")
         duration = media.duration_s or 0.0
-        if not 0 <= row.start_s < row.end_s <= duration + 0.5:
+        if not inside_file(row.start_s, row.end_s, duration):
             raise InvalidRequestError(
                 f"annotation {annotation_id}: range {row.start_s:.2f}-{row.end_s:.2f} s is outside "
                 f"the file (0-{duration:.2f} s)"
@@ -126,13 +127,10 @@ def plan_moments(instance: Instance, store: Store, ids: Sequence[int]) -> list[M
 
 def verify_original(store: Store, moment: Moment, *, actor: str) -> None:
     """The original's bytes must still hash to what the store recorded; a mismatch is audited."""
-    digest = hashlib.sha256()
-    with open(moment.original, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != moment.media.sha256:
+    digest = _sha256_file(moment.original)
+    if digest != moment.media.sha256:
         reason = (f"original of media {moment.media.id} does not match its recorded SHA-256 "
-                  f"(recorded {moment.media.sha256}, now {digest.hexdigest()}): export refused")
+                  f"(recorded {moment.media.sha256}, now {digest}): export refused")
         store.audit(actor=actor, action="teach-export-refused",
                     obj=f"annotation:{moment.annotation.id}", detail=reason)
         raise IntegrityError(reason)
@@ -177,14 +175,17 @@ def _clip_segments(segments: Sequence[Segment], start_s: float, end_s: float) ->
             for w in seg.words if w.end_s > start_s and w.start_s < end_s
         )
         if words:
-            text = "".join(w.word if w.word.startswith(" ") else f" {w.word}" for w in words).strip()
-            out.append(Segment(words[0].start_s, words[-1].end_s, text, words,
+            out.append(Segment(words[0].start_s, words[-1].end_s, join_words(words).strip(), words,
                                seg.avg_logprob, seg.no_speech_prob))
     return out
 
 
 def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _handout(moment: Moment, segments: Sequence[Segment], feedback: str,
@@ -197,22 +198,24 @@ def _handout(moment: Moment, segments: Sequence[Segment], feedback: str,
 
 
 RedactMoment = Callable[[Moment, Path, Path], dict[str, Any]]
+#: Loads the models an export needs: spaCy with its entity recogniser, and the face redactor.
+Models = Callable[[], tuple[Any, RedactMoment]]
 
 
 def export_pack(instance: Instance, store: Store, request: ExportRequest, out: Path, *,
-                rubric: Rubric, nlp: Any, redact_video: RedactMoment) -> ExportResult:
+                rubric: Rubric, models: Models) -> ExportResult:
     """Write a teaching pack for these annotations to ``out`` (a zip), or nothing at all.
 
-    ``redact_video(moment, audio_wav, clip_mp4)`` blurs faces into ``clip_mp4``
-    and returns what it did for the manifest (the face detector and its
-    threshold, frame counts).
+    ``models()`` is called once every moment has passed its checks, so a refused
+    export loads nothing. Its ``redact_video(moment, audio_wav, clip_mp4)`` blurs
+    faces into ``clip_mp4`` and returns what it did for the manifest (the face
+    detector and its threshold, frame counts).
     """
-    from pipeline.pii import find_pii, redact_audio
-
     check_request(request)
     moments = plan_moments(instance, store, request.annotation_ids)
     for moment in moments:
         verify_original(store, moment, actor=request.actor)
+    nlp, redact_video = models()
     at = clock.now()
     exported = {"by": request.actor, "to": request.recipient.strip(),
                 "reason": request.reason.strip(), "at": at.isoformat(), "bwv_version": __version__}
@@ -289,15 +292,10 @@ def _text_of(segments: Sequence[Segment]) -> str:
 
 def _flags_in(store: Store, rubric: Rubric, moment: Moment) -> list[dict[str, Any]]:
     """The rubric's guidance for each flag in the moment (category and time; not its words)."""
-    out = []
-    for flag in store.flags_between(moment.media.id, moment.start_s, moment.end_s):
-        try:
-            guidance = rubric.category(flag.category).guidance
-        except Exception:  # noqa: BLE001 - a category from an older rubric
-            guidance = None
-        out.append({"category": flag.category, "family": flag.family,
-                     "at_s": round(max(0.0, flag.start_s - moment.start_s), 2), "guidance": guidance})
-    return out
+    return [{"category": flag.category, "family": flag.family,
+             "at_s": round(max(0.0, flag.start_s - moment.start_s), 2),
+             "guidance": rubric.guidance_for(flag.category)}
+            for flag in store.flags_between(moment.media.id, moment.start_s, moment.end_s)]
 
 
 def _manifest(moment: Moment, redacted: Any, feedback: Any, faces: dict[str, Any],
@@ -361,19 +359,14 @@ def search(store: Store, *, actor: str, label: str | None = None, category: str 
 def _defaults() -> tuple[Any, Any]:
     """The entity-recognising spaCy pipeline and the face detector, loaded once per process."""
     from pipeline.faces import FaceDetector
-    from pipeline.pii import load_pii_nlp
 
     return load_pii_nlp(), FaceDetector()
 
 
-def export_with_defaults(instance: Instance, store: Store, request: ExportRequest,
-                         out: Path) -> ExportResult:
-    """``export_pack`` with the shipped rubric, spaCy's entities and CenterFace (what the CLI and web use)."""
+def _default_models() -> tuple[Any, RedactMoment]:
+    """spaCy with its entities, and CenterFace blurring through ``pipeline.faces``."""
     from pipeline.faces import redact_video
-    from pipeline.rubric import load_rubric
 
-    check_request(request)
-    plan_moments(instance, store, request.annotation_ids)  # refuse bad ids before loading models
     nlp, detector = _defaults()
 
     def blur(moment: Moment, wav: Path, clip: Path) -> dict[str, Any]:
@@ -384,5 +377,14 @@ def export_with_defaults(instance: Instance, store: Store, request: ExportReques
                 "detections": stats.detections,
                 "detected_at": f"{stats.detect_width}x{stats.detect_height}"}
 
-    return export_pack(instance, store, request, out, rubric=load_rubric(), nlp=nlp,
-                       redact_video=blur)
+    return nlp, blur
+
+
+def export_with_defaults(instance: Instance, store: Store, request: ExportRequest, out: Path, *,
+                         rubric: Rubric | None = None) -> ExportResult:
+    """``export_pack`` with the shipped rubric (unless given), spaCy's entities and CenterFace:
+    what the CLI and the web app use."""
+    from pipeline.rubric import load_rubric
+
+    return export_pack(instance, store, request, out, rubric=rubric or load_rubric(),
+                       models=_default_models)

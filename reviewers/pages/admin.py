@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pipeline import accounts, review
-from pipeline.errors import InvalidRequestError, NotFoundError
+from pipeline.errors import InvalidRequestError
 from pipeline.schema import ROLES
 from reviewers.auth import Viewer, changing, role
 
@@ -37,9 +37,7 @@ async def change_user(request: Request, user_id: int, viewer: Viewer = Depends(c
                       action: str = Form(max_length=20), user_role: str = Form("", alias="role", max_length=20),
                       password: str = Form("", max_length=1000)) -> Response:
     """Disable or enable an account, change its role or set a new password."""
-    store = request.app.state.bwv.store
-    if store.user_by_id(user_id) is None:
-        raise NotFoundError(f"no user {user_id}")
+    store = request.app.state.bwv.store  # update_user says when there is no such user
     who = review.actor(viewer.user)
     if user_id == viewer.user.id and action in ("disable", "role"):
         raise InvalidRequestError("you cannot disable your own account or change your own role")

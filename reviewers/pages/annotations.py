@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -59,7 +61,8 @@ async def export(
     folder = Path(tempfile.mkdtemp(prefix="pack-", dir=app.instance.tmp_dir))
     out = folder / f"teaching-pack-{clock.now():%Y%m%d-%H%M%S}.zip"
     try:
-        await run_in_threadpool(teach.export_with_defaults, app.instance, app.store, req, out)
+        await run_in_threadpool(partial(teach.export_with_defaults, rubric=app.rubric),
+                                app.instance, app.store, req, out)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -74,8 +77,6 @@ def edit_page(request: Request, annotation_id: int,
     app = request.app.state.bwv
     row = review.own_annotation(app.store, viewer.user, annotation_id)
     app.store.audit(actor=review.actor(viewer.user), action="view", obj=f"annotation:{annotation_id}")
-    import json
-
     return app.page(request, "annotation_edit.html", annotation=row, labels=json.loads(row.labels),
                     taxonomy=list(TAXONOMY), practice_labels=PRACTICE_LABELS)
 

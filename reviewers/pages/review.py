@@ -51,12 +51,7 @@ def review_page(request: Request, item_id: int, viewer: Viewer = Depends(role("t
     flags = app.store.item_flags(item_id)
     who = review.actor(viewer.user)
     judged = app.store.flag_feedback_kinds([f.id for f in flags], reviewer=who)
-    guidance = {}
-    for flag in flags:
-        try:
-            guidance[flag.id] = app.rubric.category(flag.category).guidance
-        except Exception:  # noqa: BLE001 - a flag from an older rubric may name a dropped category
-            guidance[flag.id] = None
+    guidance = {flag.id: app.rubric.guidance_for(flag.category) for flag in flags}
     return app.page(
         request, "review.html", view=view, item=item, media=media, duration=duration,
         window=window, lines=_lines(app.store, media.id, *window, item.start_s, item.end_s),
