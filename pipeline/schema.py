@@ -27,8 +27,8 @@ class Base(DeclarativeBase):
     """Declarative base for every bwv table."""
 
 
-#: The states a media item moves through; ``quarantined`` is final.
-MEDIA_STATES = ("ingested", "extracted", "transcribed", "flagged", "done", "quarantined")
+#: The states a media item moves through; ``quarantined`` and ``deleted`` (by retention) are final.
+MEDIA_STATES = ("ingested", "extracted", "transcribed", "flagged", "done", "quarantined", "deleted")
 
 
 class Media(Base):
@@ -275,3 +275,83 @@ class Audit(Base):
     # Unique, so two writers can never both append after the same row.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+#: The stages the job engine tracks per media item, in order.
+JOB_STAGES = ("extract", "transcribe", "flag")
+#: A stage's state: waiting, being worked on, finished, failed (retried later), or given up on.
+JOB_STATES = ("queued", "running", "done", "failed", "quarantined")
+
+
+class Job(Base):
+    """One stage of one media item: its state, attempts and last error.
+
+    A stage left ``running`` by a run that was killed is taken again by the
+    next run; its results replace whatever the killed attempt wrote.
+    """
+
+    __tablename__ = "job"
+    __table_args__ = (UniqueConstraint("media_id", "stage", name="uq_job_stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # retry back-off
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    elapsed_s: Mapped[float | None] = mapped_column(Float)
+
+
+class BatchRun(Base):
+    """One ``bwv run`` (or one pass of ``bwv watch``): when, how, and what it did."""
+
+    __tablename__ = "batch_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # running, finished, or interrupted (found still running by a later run: killed).
+    state: Mapped[str] = mapped_column(String(20))
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    inbox: Mapped[str] = mapped_column(Text)
+    executor: Mapped[str] = mapped_column(String(20))
+    workers: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(20))
+    model: Mapped[str] = mapped_column(String(200))
+    files: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    audio_s: Mapped[float] = mapped_column(Float, default=0.0)  # footage processed this run
+    elapsed_s: Mapped[float | None] = mapped_column(Float)
+
+
+class LegalHold(Base):
+    """Footage that retention must keep, whatever its age."""
+
+    __tablename__ = "legal_hold"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(
+        ForeignKey("media.id", ondelete="CASCADE"), unique=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(200))
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Tombstone(Base):
+    """What retention deleted: enough to prove it, nothing of the footage itself."""
+
+    __tablename__ = "tombstone"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(Integer, index=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    policy: Mapped[str] = mapped_column(Text)  # the rule that applied, e.g. "default: 31 days"
+    actor: Mapped[str] = mapped_column(String(200))

@@ -32,6 +32,9 @@ from pipeline.flag import Flag
 from pipeline.media import MediaProbe
 from pipeline.queue import ReviewWindow
 from pipeline.rubric import TAXONOMY, taxonomy_id
+from pipeline.store_jobs import JobQueries
+from pipeline.store_report import ReportQueries
+from pipeline.store_retention import RetentionQueries
 from pipeline.store_review import ReviewQueries, inside_file
 from pipeline.transcribe import Segment, Transcription, Word
 
@@ -71,8 +74,11 @@ class Totals:
     review_items: int
 
 
-class Store(ReviewQueries):
-    """The bwv database (the review app's queries are in :mod:`pipeline.store_review`)."""
+class Store(ReviewQueries, JobQueries, ReportQueries, RetentionQueries):
+    """The bwv database. Its queries are split by concern into mixins: the review app's
+    (:mod:`pipeline.store_review`), the job engine's (:mod:`pipeline.store_jobs`), the nightly
+    report's (:mod:`pipeline.store_report`) and retention's (:mod:`pipeline.store_retention`).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -211,7 +217,7 @@ class Store(ReviewQueries):
             return list(
                 s.scalars(
                     select(db.Media)
-                    .where(db.Media.state.not_in(("done", "quarantined")))
+                    .where(db.Media.state.not_in(("done", "quarantined", "deleted")))
                     .order_by(db.Media.id)
                 )
             )

@@ -1,0 +1,3 @@
+"""``bwv report``: the nightly report."""
+
+from __future__ import annotations
