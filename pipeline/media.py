@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import subprocess
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,12 @@ SPEECH_SAMPLE_RATE = 16_000
 #: Speech-oriented level normalisation: lifts a quiet voice far from the camera
 #: without pumping the noise floor between words, and cuts rumble below 80 Hz.
 SPEECH_FILTERS = "highpass=f=80,dynaudnorm=f=250:g=15:p=0.9:m=30:s=0"
+#: Audio that decodes shorter than its container states by more than both of these is damaged
+#: (corrupt packets the decoder drops). Good files differ by a frame or two (AAC priming, the
+#: last packet), never by seconds; the timestamps after a dropped stretch would be wrong too.
+DAMAGED_SHORT_S = 2.0
+DAMAGED_SHORT_FRACTION = 0.05
+_ESTIMATED = "estimating duration from bitrate"
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,9 @@ class AudioStream:
     codec: str
     channels: int
     sample_rate_hz: int
+    #: The stream's length as the container states it; None when it states none, or only
+    #: an estimate from the bit rate (a VBR MP3 without a header can be off by minutes).
+    duration_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -124,27 +134,32 @@ def _probe_failure_reason(path: Path, stderr: str) -> str:
 
 def probe_media(path: Path, *, timeout_s: float = 60.0) -> MediaProbe:
     """Probe a file with ffprobe; raise :class:`MediaError` when it is not usable footage."""
-    args = ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)]
+    # Warnings too: ffprobe says when it only estimated a duration from the bit rate.
+    args = ["ffprobe", "-v", "warning", "-show_format", "-show_streams", "-of", "json", str(path)]
     proc = run_tool(args, timeout_s=timeout_s)
     if proc.returncode != 0:
         raise MediaError(_probe_failure_reason(path, proc.stderr.decode("utf-8", "replace")))
     info = json.loads(proc.stdout.decode("utf-8", "replace") or "{}")
     streams = info.get("streams") or []
     fmt = info.get("format") or {}
+    estimated = _ESTIMATED in proc.stderr.decode("utf-8", "replace").lower()
     videos = [
         s
         for s in streams
         if s.get("codec_type") == "video"
         and not (s.get("disposition") or {}).get("attached_pic")
     ]
+    audio_streams = [st for st in streams if st.get("codec_type") == "audio"]
+    sole = not videos and len(audio_streams) == 1
     audio = tuple(
         AudioStream(
             index=i,
             codec=str(s.get("codec_name", "?")),
             channels=int(s.get("channels") or 0),
             sample_rate_hz=int(s.get("sample_rate") or 0),
+            duration_s=None if estimated else _stated_seconds(s, fmt, sole=sole),
         )
-        for i, s in enumerate(st for st in streams if st.get("codec_type") == "audio")
+        for i, s in enumerate(audio_streams)
     )
     if not videos and not audio:
         raise MediaError("not a media file (no audio or video streams)")
@@ -169,15 +184,43 @@ def probe_media(path: Path, *, timeout_s: float = 60.0) -> MediaProbe:
 
 
 def _duration(fmt: dict[str, object], streams: list[dict[str, object]]) -> float:
-    candidates = [fmt.get("duration"), *(s.get("duration") for s in streams)]
-    for value in candidates:
+    return _first_positive([fmt.get("duration"), *(s.get("duration") for s in streams)]) or 0.0
+
+
+def _first_positive(values: list[object]) -> float | None:
+    """The first value that reads as a positive number of seconds."""
+    for value in values:
         try:
             seconds = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
         if seconds > 0:
             return seconds
-    return 0.0
+    return None
+
+
+def _stated_seconds(stream: dict[str, object], fmt: dict[str, object], *, sole: bool) -> float | None:
+    """An audio stream's length as its container states it (None when it does not say).
+
+    Matroska and WebM state it only in a ``DURATION`` tag; the file's own duration
+    stands in only for a file holding this one stream (a video may run longer than its audio).
+    """
+    tags = stream.get("tags")
+    tag = tags.get("DURATION") if isinstance(tags, dict) else None
+    return _first_positive(
+        [stream.get("duration"), _clock_seconds(tag), fmt.get("duration") if sole else None]
+    )
+
+
+def _clock_seconds(value: object) -> float | None:
+    """``HH:MM:SS.fraction`` (a Matroska ``DURATION`` tag) in seconds."""
+    if not isinstance(value, str):
+        return None
+    match = re.fullmatch(r"(\d+):(\d{2}):(\d{2}(?:\.\d+)?)", value.strip())
+    if not match:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
 _MEAN_VOLUME = re.compile(r"mean_volume:\s*(-?[\d.]+|-inf) dB")
@@ -213,7 +256,11 @@ def select_speech_track(path: Path, probe: MediaProbe) -> int:
 def extract_speech(
     path: Path, out_wav: Path, *, probe: MediaProbe, track: int, normalise: bool = True
 ) -> SpeechAudio:
-    """Write the speech track as a level-normalised 16 kHz mono WAV (atomically)."""
+    """Write the speech track as a level-normalised 16 kHz mono WAV (atomically).
+
+    Any sample rate is resampled to 16 kHz. Audio that decodes much shorter than
+    its container states is refused as damaged (see :func:`check_decoded_duration`).
+    """
     tmp = out_wav.with_name(f".{out_wav.name}.{os.getpid()}.tmp.wav")
     out_kwargs: dict[str, object] = {
         "map": f"0:a:{track}",
@@ -235,10 +282,38 @@ def extract_speech(
         if proc.returncode != 0:
             detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
             raise MediaError(f"cannot decode the audio track {track}: {detail[0][:200]}")
-        decoded_s = tmp.stat().st_size / (2 * SPEECH_SAMPLE_RATE)  # 16-bit mono, minus a header
+        decoded_s = _wav_seconds(tmp)
         if decoded_s < 0.1:
             raise MediaError("the audio track decodes to nothing: the file is damaged")
+        stated = next((a.duration_s for a in probe.audio if a.index == track), None)
+        check_decoded_duration(decoded_s, stated)
         os.replace(tmp, out_wav)
     finally:
         tmp.unlink(missing_ok=True)
     return SpeechAudio(path=out_wav, track=track, duration_s=decoded_s)
+
+
+def check_decoded_duration(decoded_s: float, stated_s: float | None) -> None:
+    """Raise :class:`MediaError` when audio decodes much shorter than its container states.
+
+    A decoder drops the packets it cannot read, so corrupt data inside a file shows as
+    missing seconds; transcribing the rest would put every later word at the wrong time.
+    Nothing is checked when the container states no duration.
+    """
+    if not stated_s:
+        return
+    short_s = stated_s - decoded_s
+    if short_s > DAMAGED_SHORT_S and short_s > DAMAGED_SHORT_FRACTION * stated_s:
+        raise MediaError(
+            f"damaged: the audio decodes to {decoded_s:.1f} s of the {stated_s:.1f} s the "
+            "container states (corrupt data inside the file; copy it from the camera again)"
+        )
+
+
+def _wav_seconds(path: Path) -> float:
+    """The length of a PCM WAV that ffmpeg wrote, from its header."""
+    try:
+        with wave.open(str(path)) as w:
+            return w.getnframes() / w.getframerate()
+    except (wave.Error, EOFError):
+        return path.stat().st_size / (2 * SPEECH_SAMPLE_RATE)  # 16-bit mono, minus a header

@@ -189,6 +189,7 @@ class Store(ReviewQueries, JobQueries, ReportQueries, RetentionQueries):
         with self.session() as s:
             media = s.get_one(db.Media, media_id)
             media.state, media.reason, media.updated_at = "quarantined", reason, clock.now()
+            self._stage_quarantined(s, media_id, reason)
 
     def set_probe(self, media_id: int, probe: MediaProbe) -> None:
         """Store what ffprobe found."""
@@ -205,6 +206,7 @@ class Store(ReviewQueries, JobQueries, ReportQueries, RetentionQueries):
             media = s.get_one(db.Media, media_id)
             media.audio_path, media.audio_track = audio_path, track
             media.state, media.updated_at = "extracted", clock.now()
+            self._stage_done(s, media_id, "extract")
 
     def get_media(self, media_id: int) -> db.Media:
         """One media item (detached)."""
@@ -247,6 +249,7 @@ class Store(ReviewQueries, JobQueries, ReportQueries, RetentionQueries):
             )
             media = s.get_one(db.Media, media_id)
             media.state, media.updated_at = "transcribed", clock.now()
+            self._stage_done(s, media_id, "transcribe")
 
     def load_segments(self, media_id: int) -> list[Segment]:
         """A stored transcript's segments, in order."""
@@ -287,6 +290,7 @@ class Store(ReviewQueries, JobQueries, ReportQueries, RetentionQueries):
             )
             media = s.get_one(db.Media, media_id)
             media.state, media.updated_at = "done", now
+            self._stage_done(s, media_id, "flag")
 
     # --- exports and summaries --------------------------------------------------------------
 

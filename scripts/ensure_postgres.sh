@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start Debian's PostgreSQL and make a throwaway database for the test suite.
-# Prints the SQLAlchemy URL on standard output. Installs the server with apt-get (as root) when missing.
+# Prints the SQLAlchemy URL on standard output (its own role and database). Installs the server with apt-get (as root) when missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/ensure_system_deps.sh" postgresql >&2
@@ -23,11 +23,16 @@ for _ in $(seq 1 50); do
 done
 db="bwv_test_$$_$(date +%s)"
 password=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+# One role per database, so test sessions running at once never change each other's password;
+# roles whose database is gone (earlier sessions) are dropped first.
 su postgres -c "psql -q -p $port -v ON_ERROR_STOP=1" >&2 <<SQL
-DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bwv_test') THEN CREATE ROLE bwv_test LOGIN; END IF;
+DO \$\$ DECLARE r record; BEGIN
+  FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE 'bwv\_test\_%'
+      AND NOT EXISTS (SELECT 1 FROM pg_database d WHERE d.datdba = pg_roles.oid) LOOP
+    EXECUTE format('DROP ROLE %I', r.rolname);
+  END LOOP;
 END \$\$;
-ALTER ROLE bwv_test PASSWORD '$password';
-CREATE DATABASE $db OWNER bwv_test;
+CREATE ROLE $db LOGIN PASSWORD '$password';
+CREATE DATABASE $db OWNER $db;
 SQL
-echo "postgresql+psycopg://bwv_test:$password@127.0.0.1:$port/$db"
+echo "postgresql+psycopg://$db:$password@127.0.0.1:$port/$db"

@@ -32,31 +32,38 @@ from pipeline.cli.common import (
               help="Rubric YAML (default: rubrics/trauma_informed.yaml).")
 @click.option("--settle-seconds", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Leave files modified more recently than this for the next run.")
+@click.option("--address", help="Ray executor: a running cluster to join (HEAD:6379); "
+              "default: start a local one for this run.")
+@click.option("--retry-seconds", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Back-off before the first retry of a failed stage (x4 each time after).")
 @_shared_options
 @click.pass_context
 def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, model: str,
-        device: str, rubric: Path | None, settle_seconds: float,
-        sub_home: str | None, sub_db: str | None) -> None:
+        device: str, rubric: Path | None, settle_seconds: float, address: str | None,
+        retry_seconds: float, sub_home: str | None, sub_db: str | None) -> None:
     """Run the whole batch over INBOX: ingest, transcribe, flag, queue.
 
     Every file not yet done is processed; broken files are quarantined with a
-    reason and the batch goes on. Exits 0 when every file ended done or
-    quarantined, 3 when some must wait for the next run (still being written).
+    reason and the batch goes on. A run that was killed resumes where it
+    stopped. Exits 0 when every file ended done or quarantined, 3 when some
+    must wait for the next run (still being written, or a failure to retry).
 
     \b
     Example:
       bwv run data/samples
       bwv --home /srv/bwv run /srv/bwv/inbox --workers 2
+      bwv run /srv/bwv/inbox --executor ray --address 10.0.0.5:6379
     """
     from pipeline.jobs import RunOptions, run_batch
 
     _apply_shared(ctx, sub_home, sub_db)
-    if executor == "ray":
-        raise click.UsageError("--executor ray is not available yet; use --executor local")
+    if address and executor != "ray":
+        raise click.UsageError("--address is for --executor ray")
     instance = _instance(ctx)
     quiet = ctx.find_root().obj.get("quiet", False)
-    options = RunOptions(workers=workers, executor=executor, model=model, device=device,
-                         settle_s=settle_seconds, rubric_path=rubric)
+    options = RunOptions(workers=workers, executor=executor, address=address, model=model,
+                         device=device, settle_s=settle_seconds, rubric_path=rubric,
+                         retry_base_s=retry_seconds)
     with _Progress(quiet=quiet) as progress:
         summary = run_batch(inbox, instance=instance, options=options, on_file=progress.file,
                             on_start=progress.start)
@@ -78,15 +85,72 @@ def ingest(ctx: click.Context, inbox: Path, settle_seconds: float,
     Example:
       bwv ingest /srv/bwv/inbox
     """
-    from pipeline.jobs import ingest_inbox
+    from pipeline.jobs import RunLock, ingest_inbox
     from pipeline.store import open_store
 
     _apply_shared(ctx, sub_home, sub_db)
     instance = _instance(ctx)
-    seen = ingest_inbox(inbox, instance=instance, store=open_store(instance.db_url),
-                        settle_s=settle_seconds,
-                        on_file=lambda o: click.echo(f"{o.state}: {o.name}: {o.reason}"))
+    with RunLock(instance.home):
+        seen = ingest_inbox(inbox, instance=instance, store=open_store(instance.db_url),
+                            settle_s=settle_seconds,
+                            on_file=lambda o: click.echo(f"{o.state}: {o.name}: {o.reason}"))
     click.echo(f"ingested {len(seen)} media item(s)")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--interval", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds between looks at the inbox.")
+@click.option("--settle-seconds", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="A file is taken once its size and time have not changed for this long.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: from cores and memory).")
+@click.option("--model", default="tiny.en", show_default=True,
+              help="Speech model: tiny.en, base, or a CTranslate2 model folder.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--rubric", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Rubric YAML (default: rubrics/trauma_informed.yaml).")
+@_shared_options
+@click.pass_context
+def watch(ctx: click.Context, inbox: Path, interval: float, settle_seconds: float,
+          workers: int | None, model: str, device: str, rubric: Path | None,
+          sub_home: str | None, sub_db: str | None) -> None:
+    """Watch INBOX and process files as they arrive, for forces that upload all day.
+
+    A file is taken once it has stopped growing. The workers stay loaded between
+    files; the run lock is held throughout, so a `bwv run` on the same instance
+    waits its turn. Stop with Ctrl-C or SIGTERM: the file in hand is finished or
+    resumed by the next start.
+
+    \b
+    Example:
+      bwv watch /srv/bwv/inbox --interval 10
+    """
+    import signal
+    import threading
+
+    from pipeline.jobs import Batch, RunOptions
+
+    _apply_shared(ctx, sub_home, sub_db)
+    instance = _instance(ctx)
+    quiet = ctx.find_root().obj.get("quiet", False)
+    options = RunOptions(workers=workers, model=model, device=device, settle_s=settle_seconds,
+                         rubric_path=rubric)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    progress = _Progress(quiet=quiet)
+    with Batch(instance, options) as batch:
+        if not quiet:
+            click.echo(f"watching {inbox.resolve()} every {interval:g} s (Ctrl-C to stop)", err=True)
+        while not stop.is_set():
+            summary = batch.run(inbox, on_file=progress.file)
+            if summary.run_id is not None and not quiet:
+                done = sum(1 for o in summary.outcomes if o.state == "done")
+                click.echo(f"pass finished: {done} done, {len(summary.quarantined)} quarantined, "
+                           f"{len(summary.unfinished)} waiting", err=True)
+            stop.wait(interval)
+    if not quiet:
+        click.echo("stopped", err=True)
 
 
 class _Progress:
@@ -160,7 +224,10 @@ def _print_summary(summary: Any) -> None:
         table.add_row(f"  {o.name}", o.reason or "")
     for o in summary.unfinished:
         table.add_row(f"  waiting: {o.name}", o.reason or "")
-    table.add_row("workers", str(summary.workers))
+    table.add_row("workers", f"{summary.workers} ({summary.executor})")
+    if summary.peak_rss_by_worker:
+        peaks = summary.peak_rss_by_worker.values()
+        table.add_row("peak memory per worker", f"{max(peaks) / 1e6:.0f} MB")
     table.add_row("wall time", f"{summary.elapsed_s:.1f} s")
     speed = f"{summary.realtime_factor:.1f}x real time" if summary.processed_audio_s else "nothing new to process"
     table.add_row("throughput", speed)
