@@ -16,8 +16,9 @@ earlier run was killed half way.
 loading the model once; extraction runs on threads of the calling process
 (ffmpeg does the work in its own process), so the next file's audio is
 extracted while the current one is transcribed. ``RayExecutor`` runs the same
-functions as Ray tasks (extraction) and long-lived actors that hold the model
-(transcription), GPU actors with ``device="cuda"``.
+functions in long-lived Ray actors: extractors, and transcribers that hold the
+model (GPU actors with ``device="cuda"``). Actors rather than tasks for
+extraction: a task paid about a second of worker start-up per file.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import signal
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,14 +245,65 @@ class LocalExecutor:
 # --- a Ray cluster ------------------------------------------------------------------------
 
 
+class Extractor:
+    """A long-lived Ray actor for extraction: a task would pay a worker's start-up per file."""
+
+    def extract(self, original: Path, wav: Path) -> ExtractOutcome:
+        """See :func:`extract_file`."""
+        return extract_file(original, wav)
+
+
+class _ActorPool:
+    """Calls spread over Ray actors, each given one call at a time, the next to the first free."""
+
+    def __init__(self, actors: list[Any], on_result: Callable[[Future[Any]], object] | None = None
+                 ) -> None:
+        self.actors = actors
+        self._on_result = on_result
+        self._lock = threading.Lock()
+        self._idle: deque[Any] = deque(actors)
+        self._waiting: deque[tuple[str, tuple[Any, ...], Future[Any]]] = deque()
+
+    def submit(self, method: str, *args: Any) -> Future[Any]:
+        """Call ``method`` on the next free actor."""
+        out: Future[Any] = Future()
+        with self._lock:
+            actor = self._idle.popleft() if self._idle else None
+            if actor is None:
+                self._waiting.append((method, args, out))
+        if actor is not None:
+            self._call(actor, method, args, out)
+        return out
+
+    def _call(self, actor: Any, method: str, args: tuple[Any, ...], out: Future[Any]) -> None:
+        inner: Future[Any] = getattr(actor, method).remote(*args).future()
+
+        def done(f: Future[Any]) -> None:
+            exc = f.exception()
+            if exc is not None:
+                out.set_exception(exc)
+            else:
+                out.set_result(f.result())
+                if self._on_result:
+                    self._on_result(f)
+            with self._lock:
+                if not self._waiting:
+                    self._idle.append(actor)
+                    return
+                method_, args_, out_ = self._waiting.popleft()
+            self._call(actor, method_, args_, out_)
+
+        inner.add_done_callback(done)
+
+
 class RayExecutor:
-    """The same stages on Ray: extraction as tasks, transcription on actors holding the model.
+    """The same stages on Ray, in long-lived actors: extractors, and transcribers holding the model.
 
     With ``address`` it joins a running cluster (``ray start --head`` on one node,
     ``ray start --address HEAD:6379`` on the others); without, it starts a
     local one for this run. Every node must see the instance folder at the same
-    path (a shared file system), because tasks read originals and write the
-    speech audio there.
+    path (a shared file system), because extractors read originals and write the
+    speech audio there, and transcribers read it.
     """
 
     name = "ray"
@@ -276,65 +329,34 @@ class RayExecutor:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise ConfigError(f"cannot reach the Ray cluster at {address or 'local'}: {exc}") from exc
         gpu = 1.0 if spec.device == "cuda" else 0.0
-        actor_cls = ray.remote(num_cpus=0 if gpu else spec.cpu_threads, num_gpus=gpu, max_restarts=2,
-                               max_task_retries=1)(Transcriber)
-        self._actors: list[Any] = [actor_cls.remote(spec) for _ in range(workers)]  # type: ignore[attr-defined]
-        # Extraction mostly waits on ffmpeg; the job layer bounds how many run at once.
-        self._extract_task = ray.remote(num_cpus=0)(extract_file)
+        transcriber = ray.remote(num_cpus=0 if gpu else spec.cpu_threads, num_gpus=gpu,
+                                 max_restarts=2, max_task_retries=1)(Transcriber)
+        # Extraction mostly waits on ffmpeg, which runs in its own process: no CPU reserved.
+        extractor = ray.remote(num_cpus=0, max_restarts=2, max_task_retries=1)(Extractor)
         self._peaks = _PeakMemory()
-        self._lock = threading.Lock()
-        self._idle: deque[Any] = deque()
-        self._waiting: deque[tuple[str, tuple[int, int], Future[PartResult]]] = deque()
-        for actor in self._actors:
-            self._dispatch(actor, "", None, None)
-
-    def _dispatch(self, actor: Any, wav: str, part: tuple[int, int] | None,
-                  out: Future[PartResult] | None) -> None:
-        ref = actor.ready.remote() if part is None else actor.transcribe.remote(wav, part)
-        inner: Future[PartResult] = ref.future()
-
-        def done(f: Future[PartResult]) -> None:
-            if out is not None:
-                exc = f.exception()
-                if exc is not None:
-                    out.set_exception(exc)
-                else:
-                    out.set_result(f.result())
-            self._peaks.watch(f)
-            self._next(actor)
-
-        inner.add_done_callback(done)
-
-    def _next(self, actor: Any) -> None:
-        with self._lock:
-            if not self._waiting:
-                self._idle.append(actor)
-                return
-            wav, part, out = self._waiting.popleft()
-        self._dispatch(actor, wav, part, out)
+        self._transcribers = _ActorPool(
+            [transcriber.remote(spec) for _ in range(workers)],  # type: ignore[attr-defined]
+            on_result=self._peaks.watch,
+        )
+        self._extractors = _ActorPool([extractor.remote() for _ in range(2)])  # type: ignore[attr-defined]
+        for _ in range(workers):  # the models load now, not at the first part
+            self._transcribers.submit("ready")
 
     def extract(self, original: Path, wav: Path) -> Future[ExtractOutcome]:
-        """Run extraction as a Ray task (on any node that sees the store)."""
-        return self._extract_task.remote(original, wav).future()  # type: ignore[no-any-return]
+        """Extract on the next free extractor actor (on any node that sees the store)."""
+        return self._extractors.submit("extract", original, wav)
 
     def transcribe(self, wav: Path, part: tuple[int, int]) -> Future[PartResult]:
-        """Give a part to the next idle actor (each decodes one part at a time)."""
-        out: Future[PartResult] = Future()
-        with self._lock:
-            actor = self._idle.popleft() if self._idle else None
-            if actor is None:
-                self._waiting.append((str(wav), part, out))
-        if actor is not None:
-            self._dispatch(actor, str(wav), part, out)
-        return out
+        """Give a part to the next free transcriber (each decodes one part at a time)."""
+        return self._transcribers.submit("transcribe", str(wav), part)
 
     def peak_rss_by_worker(self) -> dict[str, int]:
-        """Each actor's peak resident memory (bytes)."""
+        """Each transcriber's peak resident memory (bytes)."""
         return dict(self._peaks.by_worker)
 
     def close(self) -> None:
         """Release the actors; stop the local cluster if this run started it."""
-        for actor in self._actors:
+        for actor in [*self._transcribers.actors, *self._extractors.actors]:
             self._ray.kill(actor)
         if self._started_here:
             self._ray.shutdown()

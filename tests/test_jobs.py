@@ -362,3 +362,23 @@ def test_the_batch_on_postgresql_gives_the_same_rows_as_on_sqlite(
     assert {j.state for j in store.job_states()} == {"done"}
     assert store.verify_audit_chain()
     store.engine.dispose()
+
+
+def test_the_report_after_a_real_run(uninterrupted, tmp_path: Path) -> None:
+    import csv
+
+    from pipeline import clock
+
+    _inbox, home = uninterrupted
+    day = clock.now().date().isoformat()
+    proc = _bwv(home, "report", "--date", day, "-o", str(tmp_path / "report"))
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out + err
+    [summary] = list(csv.DictReader((tmp_path / "report" / "summary.csv").open()))
+    assert (summary["files_seen"], summary["done"], summary["quarantined"]) == ("8", "8", "0")
+    runs = list(csv.DictReader((tmp_path / "report" / "runs.csv").open()))
+    assert runs[0]["executor"] == "local" and runs[0]["workers"] == "2"
+    assert float(runs[0]["x_real_time"]) > 0 and float(runs[0]["hours_processed"]) > 0
+    expected = snapshot(resolve_instance(home).db_url)
+    flags = list(csv.DictReader((tmp_path / "report" / "flags_by_category.csv").open()))
+    assert sum(int(f["count"]) for f in flags) == len(expected["flags"])
