@@ -98,12 +98,20 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
 
 
 def _done_stages(url: str) -> dict[tuple[int, str], object]:
+    """Stages done so far (none while the database is not yet there)."""
+    from sqlalchemy.exc import OperationalError
+
+    if not Path(url.removeprefix("sqlite:///")).exists():
+        return {}
     store = Store(url)
-    with store.session() as s:
-        done = {(j.media_id, j.stage): j.finished_at
-                for j in s.scalars(select(db.Job).where(db.Job.state == "done"))}
-    store.engine.dispose()
-    return done
+    try:
+        with store.session() as s:
+            return {(j.media_id, j.stage): j.finished_at
+                    for j in s.scalars(select(db.Job).where(db.Job.state == "done"))}
+    except OperationalError:  # the schema is being created
+        return {}
+    finally:
+        store.engine.dispose()
 
 
 def _temp_files(home: Path) -> list[Path]:
@@ -134,17 +142,27 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(
     rng = random.Random(int(os.environ.get("BWV_KILL_SEED", "6")))
     finished_before: dict[tuple[int, str], object] = {}
     kills = 0
-    for _ in range(4):
+    for _ in range(3):
         proc = _bwv(home, "run", str(inbox), "--workers", "2")
-        time.sleep(rng.uniform(2.0, 14.0))
+        # A random point: a random moment early on (start-up, ingest, the first decoding), or
+        # just after a random number of further stages finished, so that every kill lands while
+        # work is left, however fast this machine is.
+        done_at_start = len(_done_stages(url))
+        deadline = time.monotonic() + rng.uniform(1.0, 8.0)
+        more = rng.randint(1, 4) if rng.random() < 0.6 else 10_000
+        while proc.poll() is None and time.monotonic() < deadline + 600:
+            if more == 10_000 and time.monotonic() >= deadline:
+                break
+            if more < 10_000 and len(_done_stages(url)) >= done_at_start + more:
+                break
+            time.sleep(0.05)
         if proc.poll() is not None:
             break  # it finished before the kill
         os.killpg(proc.pid, signal.SIGKILL)  # a power cut: the batch, its workers and ffmpeg
         proc.wait()
         kills += 1
-        if Path(url.removeprefix("sqlite:///")).exists():
-            finished_before.update(_done_stages(url))
-    assert kills >= 2, "the runs finished before they could be killed; kill earlier"
+        finished_before.update(_done_stages(url))
+    assert kills >= 2, "the runs finished before they could be killed"
     proc = _bwv(home, "run", str(inbox), "--workers", "2")
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, out + err
