@@ -16,44 +16,41 @@ quarantined with its reason. One lock file per instance keeps two batch runs
 
 The heavy stages run on an executor (:mod:`pipeline.executors`): worker
 processes that each load the model once, or a Ray cluster. This process
-plans, extracts ahead (the next files' audio while the current ones are
-decoded), flags, and is the only one that writes to the database.
+plans (:mod:`pipeline.scheduler`), extracts ahead (the next files' audio
+while the current ones are decoded), flags, and is the only one that writes
+to the database.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
 import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pipeline import store as store_mod
 from pipeline.config import Instance
 from pipeline.errors import ConfigError, ConflictError, MediaError
-from pipeline.executors import Executor, ExtractOutcome, PartResult, WorkerSpec, make_executor
+from pipeline.executors import Executor, WorkerSpec, make_executor
 from pipeline.flag import FlagEngine, load_nlp
 from pipeline.ingest import DEFAULT_SETTLE_S, InboxEntry, scan_inbox, store_original
 from pipeline.models import SpeechModel, resolve_speech_model
-from pipeline.queue import group_flags
 from pipeline.rubric import Rubric, load_rubric
-from pipeline.transcribe import SAMPLE_RATE, DecodeOptions, Transcription, plan_parts, read_wav
+from pipeline.scheduler import FileOutcome, StagePass
+from pipeline.transcribe import DecodeOptions
 
 log = logging.getLogger("bwv.jobs")
 
 #: Memory one worker needs: the model, decoding buffers and an audio part, with headroom.
 _MEMORY_PER_WORKER = 600_000_000
-#: Errors that may pass if the stage is tried again later.
-_TRANSIENT = (OSError, TimeoutError, MemoryError)
 
 
 @dataclass(frozen=True)
@@ -74,17 +71,6 @@ class RunOptions:
     def backoff_s(self, attempts: int) -> float:
         """Seconds to wait after ``attempts`` failed attempts."""
         return self.retry_base_s * 4 ** max(0, attempts - 1)
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    """What happened to one file (reported as the batch goes)."""
-
-    name: str
-    state: str  # done, quarantined, deferred, failed, unchanged
-    reason: str | None = None
-    duration_s: float = 0.0
-    flags: int = 0
 
 
 @dataclass
@@ -186,17 +172,7 @@ def sweep_leftovers(instance: Instance, store: store_mod.Store) -> int:
     return removed
 
 
-# --- one pass of the batch ------------------------------------------------------------------
-
-
-@dataclass
-class _Decoding:
-    """An item whose parts are being transcribed."""
-
-    wav: Path
-    audio_s: float
-    parts: list[Future[PartResult]]
-    started: float
+# --- the batch ------------------------------------------------------------------------------
 
 
 class Batch:
@@ -313,7 +289,7 @@ class Batch:
         results: dict[int, FileOutcome] = {}
         if pending:
             run = begin_run()
-            for media_id, outcome in _Pass(self, run, pending, names).outcomes():
+            for media_id, outcome in StagePass(self, run, pending, names).outcomes():
                 results[media_id] = outcome
                 report(outcome)
         for media_id, outcome in results.items():
@@ -343,162 +319,6 @@ class Batch:
                 elapsed_s=summary.elapsed_s,
             )
         return summary
-
-
-class _Pass:
-    """The scheduler of one pass: extraction ahead, parts on the workers, flagging here."""
-
-    def __init__(self, batch: Batch, run_id: int, pending: list[int],
-                 names: dict[int, list[str]]) -> None:
-        self.batch, self.store, self.run_id = batch, batch.store, run_id
-        self.instance, self.options = batch.instance, batch.options
-        self.names = names
-        self.extracting: dict[Future[ExtractOutcome], int] = {}
-        self.decoding: dict[int, _Decoding] = {}
-        # Items that failed in an earlier run wait out their back-off like this run's own.
-        waiting = self.store.waiting_for_retry()
-        self.queue = [m for m in reversed(pending) if m not in waiting]  # pop() takes the next
-        now = time.monotonic()
-        self.retries: list[tuple[float, int]] = sorted(  # (monotonic due time, media id)
-            (now + left, m) for m, left in waiting.items() if m in set(pending)
-        )
-        self.finished: list[tuple[int, FileOutcome]] = []
-
-    def _outcome(self, media_id: int, state: str, reason: str | None = None, flags: int = 0
-                 ) -> None:
-        media = self.store.get_media(media_id)
-        name = (self.names.get(media_id) or [f"media {media_id}"])[0]
-        self.finished.append((media_id, FileOutcome(name, state, reason, media.duration_s or 0.0, flags)))
-
-    def _fail(self, media_id: int, stage: str, error: str, *, permanent: bool) -> None:
-        failure = self.store.fail_stage(media_id, stage, error, permanent=permanent,
-                                        retry_after=self.options.backoff_s)
-        if failure.quarantined:
-            self._outcome(media_id, "quarantined", self.store.get_media(media_id).reason)
-            return
-        delay = self.options.backoff_s(failure.attempts)
-        log.warning("media %s: %s failed (attempt %d), retrying in %.0f s: %s", media_id, stage,
-                    failure.attempts, delay, error)
-        heapq.heappush(self.retries, (time.monotonic() + delay, media_id))
-
-    def _guarded(self, media_id: int, stage: str, work: Callable[[], None]) -> None:
-        """Run a step of a stage; its failure is recorded, never raised."""
-        try:
-            work()
-        except MediaError as exc:
-            self._fail(media_id, stage, exc.reason, permanent=exc.permanent)
-        except _TRANSIENT as exc:
-            self._fail(media_id, stage, f"{type(exc).__name__}: {exc}"[:300], permanent=False)
-        except Exception as exc:  # noqa: BLE001 - a bug must not stop the batch; retrying will not fix it
-            log.exception("media %s: %s failed", media_id, stage)
-            self._fail(media_id, stage, f"processing failed: {type(exc).__name__}: {str(exc)[:200]}",
-                       permanent=True)
-
-    def _advance(self, media_id: int) -> None:
-        """Start the next unfinished stage of an item."""
-        media = self.store.get_media(media_id)
-        if media.state == "ingested":
-            self.store.begin_stage(media_id, "extract", run_id=self.run_id)
-            original = self.instance.home / (media.store_path or "")
-            sha = media.sha256 or "x"
-            wav = self.instance.derived_dir / sha[:2] / f"{sha}.speech.wav"
-            self.extracting[self.batch.executor.extract(original, wav)] = media_id
-        elif media.state == "extracted":
-            self.store.begin_stage(media_id, "transcribe", run_id=self.run_id)
-            wav = self.instance.home / (media.audio_path or "")
-            samples = read_wav(wav)
-            # Parts depend on the audio alone, so the transcript never depends on the schedule.
-            parts = [self.batch.executor.transcribe(wav, part) for part in plan_parts(samples)]
-            self.decoding[media_id] = _Decoding(wav, len(samples) / SAMPLE_RATE, parts,
-                                                time.perf_counter())
-        elif media.state in ("transcribed", "flagged"):
-            self._flag(media_id)
-        else:  # done, quarantined or deleted meanwhile
-            self._outcome(media_id, media.state, media.reason)
-
-    def _extracted(self, media_id: int, future: Future[ExtractOutcome]) -> None:
-        outcome = future.result()
-        if outcome.error is not None or outcome.probe is None or outcome.track is None:
-            self._fail(media_id, "extract", outcome.error or "extraction gave no audio",
-                       permanent=outcome.permanent)
-            return
-        media = self.store.get_media(media_id)
-        sha = media.sha256 or "x"
-        wav = self.instance.derived_dir / sha[:2] / f"{sha}.speech.wav"
-        self.store.set_probe(media_id, outcome.probe)
-        self.store.set_audio(media_id, audio_path=str(wav.relative_to(self.instance.home)),
-                             track=outcome.track)
-        self.queue.append(media_id)  # transcribed next, ahead of items not yet started
-
-    def _transcribed(self, media_id: int, item: _Decoding) -> None:
-        segments = tuple(seg for part in item.parts for seg in part.result().segments)
-        elapsed = time.perf_counter() - item.started
-        self.store.save_transcript(
-            media_id, Transcription(segments, "en", item.audio_s, elapsed),
-            model=self.batch.model.name, model_sha256=self.batch.model.sha256,
-            settings=self.options.decode.to_dict(),
-        )
-        item.wav.unlink(missing_ok=True)  # derived and re-creatable; originals stay
-        self._flag(media_id)
-
-    def _flag(self, media_id: int) -> None:
-        def work() -> None:
-            self.store.begin_stage(media_id, "flag", run_id=self.run_id)
-            media = self.store.get_media(media_id)
-            flags = self.batch.engine.flag_segments(self.store.load_segments(media_id))
-            self.store.save_flags(media_id, flags, group_flags(flags, duration_s=media.duration_s))
-            self._outcome(media_id, "done", flags=len(flags))
-
-        self._guarded(media_id, "flag", work)
-
-    def _in_flight(self) -> int:
-        return len(self.extracting) + len(self.decoding)
-
-    def outcomes(self) -> Iterator[tuple[int, FileOutcome]]:
-        """Run the pass, yielding each item's outcome as it ends."""
-        lookahead = 2 * self.batch.workers  # keeps the workers fed without holding the night's audio
-        while True:
-            now = time.monotonic()
-            while self.retries and self.retries[0][0] <= now:
-                self.queue.append(heapq.heappop(self.retries)[1])
-            while self.queue and self._in_flight() < lookahead:
-                media_id = self.queue.pop()
-                self._guarded(media_id, _next_stage(self.store, media_id),
-                              partial(self._advance, media_id))
-            yield from self._drain()
-            futures: list[Future[Any]] = list(self.extracting)
-            futures += [p for d in self.decoding.values() for p in d.parts if not p.done()]
-            if futures:
-                timeout = max(0.0, self.retries[0][0] - now) if self.retries else None
-                wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
-            elif not self.queue and not self.decoding:
-                if not self.retries:
-                    break
-                due = self.retries[0][0] - time.monotonic()
-                if due > self.options.retry_wait_s:
-                    for _due, media_id in self.retries:  # left for the next run
-                        job = next(j for j in reversed(self.store.job_states(media_id))
-                                   if j.state == "failed")
-                        self._outcome(media_id, "failed", job.last_error)
-                    self.retries.clear()
-                else:
-                    time.sleep(max(0.0, due))
-            for future in [f for f in self.extracting if f.done()]:
-                media_id = self.extracting.pop(future)
-                self._guarded(media_id, "extract", partial(self._extracted, media_id, future))
-            for media_id in [m for m, d in self.decoding.items() if all(p.done() for p in d.parts)]:
-                item = self.decoding.pop(media_id)
-                self._guarded(media_id, "transcribe", partial(self._transcribed, media_id, item))
-        yield from self._drain()
-
-    def _drain(self) -> Iterator[tuple[int, FileOutcome]]:
-        finished, self.finished = self.finished, []
-        yield from finished
-
-
-def _next_stage(store: store_mod.Store, media_id: int) -> str:
-    state = store.get_media(media_id).state
-    return {"ingested": "extract", "extracted": "transcribe"}.get(state, "flag")
 
 
 # --- ingest ---------------------------------------------------------------------------------
