@@ -258,9 +258,9 @@ class ReviewQueries:
         if flt.date_from or flt.date_to:
             dated = select(db.Media.id)
             if flt.date_from:
-                dated = dated.where(db.Media.created_at >= datetime.combine(flt.date_from, time()))
+                dated = dated.where(db.Media.created_at >= datetime.combine(flt.date_from, time(), tzinfo=UTC))
             if flt.date_to:
-                end = datetime.combine(flt.date_to + timedelta(days=1), time())
+                end = datetime.combine(flt.date_to + timedelta(days=1), time(), tzinfo=UTC)
                 dated = dated.where(db.Media.created_at < end)
             conditions.append(db.ReviewItem.media_id.in_(dated))
         where = and_(*conditions) if conditions else and_(True)
@@ -487,9 +487,9 @@ class ReviewQueries:
         if query.max_rating is not None:
             cond.append(a.rating <= query.max_rating)
         if query.submitted_from is not None:
-            cond.append(a.submitted_at >= datetime.combine(query.submitted_from, time()))
+            cond.append(a.submitted_at >= datetime.combine(query.submitted_from, time(), tzinfo=UTC))
         if query.submitted_to is not None:
-            cond.append(a.submitted_at < datetime.combine(query.submitted_to + timedelta(days=1), time()))
+            cond.append(a.submitted_at < datetime.combine(query.submitted_to + timedelta(days=1), time(), tzinfo=UTC))
         if query.text:
             pattern = f"%{_escape_like(query.text.lower())}%"
             said = select(db.Segment.id).where(

@@ -147,3 +147,42 @@ def test_queue_and_annotation_search_queries(db_url: str) -> None:
         AnnotationQuery(category="harm.domestic_abuse"))] == [note]  # flagged in the moment
     assert store.search_annotations(AnnotationQuery(category="practice.validate")) == []
     assert media_b != media_a
+
+
+def test_date_filters_are_utc_days_whatever_the_server_time_zone(db_url: str, monkeypatch) -> None:
+    """An item ingested at 02:30 UTC belongs to that UTC day, on a server set to New York time too
+    (where it is still the day before)."""
+    from datetime import UTC, date, datetime
+
+    from pipeline import clock
+    from pipeline.store_review import AnnotationQuery, QueueFilter
+
+    if db_url.startswith("postgresql"):
+        sep = "&" if "?" in db_url else "?"
+        db_url = f"{db_url}{sep}options=-c%20TimeZone%3DAmerica/New_York"
+    late = datetime(2026, 11, 28, 2, 30, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: late)
+    store = open_store(db_url)
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SHOW TimeZone")).scalar() == "America/New_York"
+    media_id, item = _item(store)
+    tip = store.add_user("alice", role="tip", password_hash="x")
+    assert store.claim_item(item, tip)
+    store.add_annotation(media_id=media_id, review_item_id=item, author_id=tip, start_s=0.0,
+                         end_s=2.0, labels=["good practice"], rating=4, feedback="calm", teaching=False)
+    assert store.finish_item(item, tip, status="reviewed")
+
+    def queue(**days: date) -> list[int]:
+        flt = QueueFilter(statuses=(), **days)
+        return [r.id for r in store.queue_page(flt, offset=0, limit=10)[0]]
+
+    def submitted(**days: date) -> int:
+        return len(store.search_annotations(AnnotationQuery(**days)))
+
+    the_day, next_day, day_before = date(2026, 11, 28), date(2026, 11, 29), date(2026, 11, 27)
+    assert queue(date_from=the_day, date_to=the_day) == [item]
+    assert queue(date_from=next_day) == [] and queue(date_to=day_before) == []
+    assert submitted(submitted_from=the_day, submitted_to=the_day) == 1
+    assert submitted(submitted_from=next_day) == 0 and submitted(submitted_to=day_before) == 0
+    store.engine.dispose()
