@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ _AUDIT_LOCK = 0x627776
 
 def _stamp(at: datetime) -> str:
     """A timestamp as hashed in the audit chain (SQLite hands back naive UTC)."""
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return clock.as_utc(at).isoformat()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

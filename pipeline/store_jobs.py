@@ -119,8 +119,7 @@ class JobQueries:
         now = clock.now()
         job.state, job.finished_at, job.not_before = "done", now, None
         if job.started_at is not None:
-            started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=now.tzinfo)
-            job.elapsed_s = (now - started).total_seconds()
+            job.elapsed_s = (now - clock.as_utc(job.started_at)).total_seconds()
 
     def _stage_quarantined(self, s: Session, media_id: int, reason: str) -> None:
         """Inside a quarantine's transaction: the stage that found the problem gave up."""
@@ -180,10 +179,9 @@ class JobQueries:
             ).all()
         waiting: dict[int, float] = {}
         for media_id, not_before in rows:
-            if not_before is not None:
-                at = not_before if not_before.tzinfo else not_before.replace(tzinfo=now.tzinfo)
-                if at > now:
-                    waiting[media_id] = (at - now).total_seconds()
+            left = (clock.as_utc(not_before) - now).total_seconds() if not_before else 0.0
+            if left > 0:
+                waiting[media_id] = left
         return waiting
 
     def finished_audio_paths(self) -> list[str]:

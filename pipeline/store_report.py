@@ -12,20 +12,19 @@ UTC text, so one query serves both. Datetimes come back timezone-aware UTC.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from pipeline import clock
 from pipeline import schema as db
 
 
 def _utc(at: datetime | None) -> datetime | None:
-    """SQLite hands back naive UTC datetimes; make every one aware."""
-    if at is None:
-        return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    """A stored time as aware UTC (or None)."""
+    return None if at is None else clock.as_utc(at)
 
 
 def _finished_ids(start: datetime, end: datetime) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, func, or_, select, update
@@ -81,11 +81,6 @@ class MediaMatch:
     names: tuple[str, ...]
 
 
-def _aware(at: datetime) -> datetime:
-    """SQLite hands back naive UTC datetimes; make them comparable with the clock's."""
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 def _first_name(media_id: Any) -> Any:
     return (
         select(db.MediaName.name).where(db.MediaName.media_id == media_id)
@@ -131,7 +126,7 @@ class RetentionQueries:
                         categories.setdefault(media_id, set()).add(taxonomy_id(category))
         return [
             RetentionFacts(
-                media_id=media_id, sha256=sha or "", state=state, ingested_at=_aware(created),
+                media_id=media_id, sha256=sha or "", state=state, ingested_at=clock.as_utc(created),
                 name=name or f"media {media_id}", held=bool(is_held), teaching=bool(is_teaching),
                 annotated=bool(is_annotated), categories=tuple(sorted(categories.get(media_id, ()))),
             )
@@ -229,7 +224,7 @@ class RetentionQueries:
             if current is not None:
                 raise InvalidRequestError(
                     f"media {media_id} is already on legal hold, placed by {current.placed_by} "
-                    f"on {_aware(current.placed_at):%Y-%m-%d}: {current.reason}"
+                    f"on {clock.as_utc(current.placed_at):%Y-%m-%d}: {current.reason}"
                 )
             s.add(db.LegalHold(media_id=media_id, reason=reason, placed_by=placed_by,
                                placed_at=clock.now()))
@@ -253,7 +248,7 @@ class RetentionQueries:
             ).all()
         return [
             HoldRow(hold.media_id, sha, name or f"media {hold.media_id}", hold.reason,
-                    hold.placed_by, _aware(hold.placed_at))
+                    hold.placed_by, clock.as_utc(hold.placed_at))
             for hold, sha, name in rows
         ]
 

@@ -200,8 +200,8 @@ class ReviewQueries:
             if row is None:
                 return None
             web, user = row
-            created, seen = _aware(web.created_at), _aware(web.last_seen_at)
-            if user.disabled or now >= _aware(web.expires_at) or now - seen >= idle \
+            created, seen = clock.as_utc(web.created_at), clock.as_utc(web.last_seen_at)
+            if user.disabled or now >= clock.as_utc(web.expires_at) or now - seen >= idle \
                     or now - created >= absolute:
                 s.delete(web)
                 return None
@@ -290,7 +290,7 @@ class ReviewQueries:
         return [
             QueueRow(
                 id=item.id, media_id=item.media_id, name=name or f"media {item.media_id}",
-                ingested_at=_aware(created), start_s=item.start_s, end_s=item.end_s,
+                ingested_at=clock.as_utc(created), start_s=item.start_s, end_s=item.end_s,
                 media_duration_s=duration, priority=item.priority, status=item.status,
                 categories=tuple(c for c in item.categories.split(",") if c),
                 holder=holder_name, claimed_by=item.claimed_by, reviewed_by=item.reviewed_by,
@@ -546,8 +546,3 @@ class ReviewQueries:
                 select(db.Audit).where(where).order_by(db.Audit.id.desc()).offset(offset).limit(limit)
             ))
         return rows, total
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite hands back naive UTC datetimes; make them comparable with the clock's."""
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
