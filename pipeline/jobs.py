@@ -45,7 +45,7 @@ from pipeline.ingest import DEFAULT_SETTLE_S, InboxEntry, scan_inbox, store_orig
 from pipeline.models import SpeechModel, resolve_speech_model
 from pipeline.rubric import Rubric, load_rubric
 from pipeline.scheduler import FileOutcome, StagePass
-from pipeline.transcribe import DecodeOptions
+from pipeline.transcribe import DecodeOptions, default_cpu_threads
 
 log = logging.getLogger("bwv.jobs")
 
@@ -224,7 +224,7 @@ class Batch:
             spec = WorkerSpec(
                 model_name=self.model.name, model_path=str(self.model.path),
                 device=self.options.device,
-                cpu_threads=max(1, (os.cpu_count() or 1) // self.workers),
+                cpu_threads=default_cpu_threads(self.workers),
                 decode=self.options.decode,
             )
             self._executor = make_executor(self.options.executor, spec, self.workers,

@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline import store as store_mod
+from pipeline import schema as db
 from pipeline.errors import MediaError
 from pipeline.executors import ExtractOutcome, PartResult
 from pipeline.queue import group_flags
@@ -34,6 +34,9 @@ log = logging.getLogger("bwv.scheduler")
 
 #: Errors that may pass if the stage is tried again later.
 _TRANSIENT = (OSError, TimeoutError, MemoryError)
+#: The stage an item in this state needs next.
+_NEXT_STAGE = {"ingested": "extract", "extracted": "transcribe", "transcribed": "flag",
+               "flagged": "flag"}
 
 
 @dataclass(frozen=True)
@@ -66,15 +69,17 @@ class StagePass:
         self.batch, self.store, self.run_id = batch, batch.store, run_id
         self.instance, self.options = batch.instance, batch.options
         self.names = names
-        self.extracting: dict[Future[ExtractOutcome], int] = {}
+        self.extracting: dict[Future[ExtractOutcome], tuple[int, Path]] = {}  # media id, WAV
         self.decoding: dict[int, _Decoding] = {}
         # Items that failed in an earlier run wait out their back-off like this run's own.
         waiting = self.store.waiting_for_retry()
         self.queue = [m for m in reversed(pending) if m not in waiting]  # pop() takes the next
         now = time.monotonic()
         self.retries: list[tuple[float, int]] = sorted(  # (monotonic due time, media id)
-            (now + left, m) for m, left in waiting.items() if m in set(pending)
+            (now + left, m) for m, (left, _error) in waiting.items() if m in set(pending)
         )
+        # Of items waiting for a retry: reported if the run ends before it is due.
+        self.last_error = {m: error for m, (_left, error) in waiting.items()}
         self.finished: list[tuple[int, FileOutcome]] = []
 
     def _outcome(self, media_id: int, state: str, reason: str | None = None, flags: int = 0
@@ -89,6 +94,7 @@ class StagePass:
         if failure.quarantined:
             self._outcome(media_id, "quarantined", self.store.get_media(media_id).reason)
             return
+        self.last_error[media_id] = error
         delay = self.options.backoff_s(failure.attempts)
         log.warning("media %s: %s failed (attempt %d), retrying in %.0f s: %s", media_id, stage,
                     failure.attempts, delay, error)
@@ -110,34 +116,36 @@ class StagePass:
     def _advance(self, media_id: int) -> None:
         """Start the next unfinished stage of an item."""
         media = self.store.get_media(media_id)
-        if media.state == "ingested":
-            self.store.begin_stage(media_id, "extract", run_id=self.run_id)
+        stage = _NEXT_STAGE.get(media.state)
+        if stage is None:  # done, quarantined or deleted meanwhile
+            self._outcome(media_id, media.state, media.reason)
+        elif stage == "flag":
+            self._flag(media_id)
+        else:
+            self._guarded(media_id, stage, partial(self._start, media, stage))
+
+    def _start(self, media: db.Media, stage: str) -> None:
+        """Send an item's extraction or its transcription's parts to the workers."""
+        self.store.begin_stage(media.id, stage, run_id=self.run_id)
+        if stage == "extract":
             original = self.instance.home / (media.store_path or "")
             sha = media.sha256 or "x"
             wav = self.instance.derived_dir / sha[:2] / f"{sha}.speech.wav"
-            self.extracting[self.batch.executor.extract(original, wav)] = media_id
-        elif media.state == "extracted":
-            self.store.begin_stage(media_id, "transcribe", run_id=self.run_id)
-            wav = self.instance.home / (media.audio_path or "")
-            samples = read_wav(wav)
-            # Parts depend on the audio alone, so the transcript never depends on the schedule.
-            parts = [self.batch.executor.transcribe(wav, part) for part in plan_parts(samples)]
-            self.decoding[media_id] = _Decoding(wav, len(samples) / SAMPLE_RATE, parts,
-                                                time.perf_counter())
-        elif media.state in ("transcribed", "flagged"):
-            self._flag(media_id)
-        else:  # done, quarantined or deleted meanwhile
-            self._outcome(media_id, media.state, media.reason)
+            self.extracting[self.batch.executor.extract(original, wav)] = (media.id, wav)
+            return
+        wav = self.instance.home / (media.audio_path or "")
+        samples = read_wav(wav)
+        # Parts depend on the audio alone, so the transcript never depends on the schedule.
+        parts = [self.batch.executor.transcribe(wav, part) for part in plan_parts(samples)]
+        self.decoding[media.id] = _Decoding(wav, len(samples) / SAMPLE_RATE, parts,
+                                            time.perf_counter())
 
-    def _extracted(self, media_id: int, future: Future[ExtractOutcome]) -> None:
+    def _extracted(self, media_id: int, wav: Path, future: Future[ExtractOutcome]) -> None:
         outcome = future.result()
         if outcome.error is not None or outcome.probe is None or outcome.track is None:
             self._fail(media_id, "extract", outcome.error or "extraction gave no audio",
                        permanent=outcome.permanent)
             return
-        media = self.store.get_media(media_id)
-        sha = media.sha256 or "x"
-        wav = self.instance.derived_dir / sha[:2] / f"{sha}.speech.wav"
         self.store.set_probe(media_id, outcome.probe)
         self.store.set_audio(media_id, audio_path=str(wav.relative_to(self.instance.home)),
                              track=outcome.track)
@@ -175,9 +183,7 @@ class StagePass:
             while self.retries and self.retries[0][0] <= now:
                 self.queue.append(heapq.heappop(self.retries)[1])
             while self.queue and self._in_flight() < lookahead:
-                media_id = self.queue.pop()
-                self._guarded(media_id, _next_stage(self.store, media_id),
-                              partial(self._advance, media_id))
+                self._advance(self.queue.pop())
             yield from self._drain()
             futures: list[Future[Any]] = list(self.extracting)
             futures += [p for d in self.decoding.values() for p in d.parts if not p.done()]
@@ -190,15 +196,13 @@ class StagePass:
                 due = self.retries[0][0] - time.monotonic()
                 if due > self.options.retry_wait_s:
                     for _due, media_id in self.retries:  # left for the next run
-                        job = next(j for j in reversed(self.store.job_states(media_id))
-                                   if j.state == "failed")
-                        self._outcome(media_id, "failed", job.last_error)
+                        self._outcome(media_id, "failed", self.last_error.get(media_id))
                     self.retries.clear()
                 else:
                     time.sleep(max(0.0, due))
             for future in [f for f in self.extracting if f.done()]:
-                media_id = self.extracting.pop(future)
-                self._guarded(media_id, "extract", partial(self._extracted, media_id, future))
+                media_id, wav = self.extracting.pop(future)
+                self._guarded(media_id, "extract", partial(self._extracted, media_id, wav, future))
             for media_id in [m for m, d in self.decoding.items() if all(p.done() for p in d.parts)]:
                 item = self.decoding.pop(media_id)
                 self._guarded(media_id, "transcribe", partial(self._transcribed, media_id, item))
@@ -208,7 +212,3 @@ class StagePass:
         finished, self.finished = self.finished, []
         yield from finished
 
-
-def _next_stage(store: store_mod.Store, media_id: int) -> str:
-    state = store.get_media(media_id).state
-    return {"ingested": "extract", "extracted": "transcribe"}.get(state, "flag")

@@ -46,7 +46,6 @@ class Failure:
 
     quarantined: bool
     attempts: int
-    retry_at: datetime | None
 
 
 class JobQueries:
@@ -151,10 +150,10 @@ class JobQueries:
                 job.state, job.not_before = "quarantined", None
                 media = s.get_one(db.Media, media_id)
                 media.state, media.reason, media.updated_at = "quarantined", reason, now
-                return Failure(True, attempts, None)
+                return Failure(True, attempts)
             job.state = "failed"
             job.not_before = now + timedelta(seconds=retry_after(attempts))
-            return Failure(False, attempts, job.not_before)
+            return Failure(False, attempts)
 
     def job_states(self, media_id: int | None = None) -> list[JobState]:
         """The job table, for one media item or all, by media then stage order."""
@@ -170,18 +169,19 @@ class JobQueries:
             ]
         return sorted(rows, key=lambda j: (j.media_id, order.get(j.stage, 99)))
 
-    def waiting_for_retry(self) -> dict[int, float]:
-        """Media items whose failed stage is still in its back-off: seconds left for each."""
+    def waiting_for_retry(self) -> dict[int, tuple[float, str | None]]:
+        """Media items whose failed stage is still in its back-off: seconds left, last error."""
         now = clock.now()
         with self.session() as s:
             rows = s.execute(
-                select(db.Job.media_id, db.Job.not_before).where(db.Job.state == "failed")
+                select(db.Job.media_id, db.Job.not_before, db.Job.last_error)
+                .where(db.Job.state == "failed")
             ).all()
-        waiting: dict[int, float] = {}
-        for media_id, not_before in rows:
+        waiting: dict[int, tuple[float, str | None]] = {}
+        for media_id, not_before, last_error in rows:
             left = (clock.as_utc(not_before) - now).total_seconds() if not_before else 0.0
             if left > 0:
-                waiting[media_id] = left
+                waiting[media_id] = (left, last_error)
         return waiting
 
     def finished_audio_paths(self) -> list[str]:
