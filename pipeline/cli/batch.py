@@ -20,16 +20,23 @@ from pipeline.cli.common import (
 )
 
 
+def _processing_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--workers, --model, --device and --rubric, shared by run and watch."""
+    fn = click.option("--rubric", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                      help="Rubric YAML (default: rubrics/trauma_informed.yaml).")(fn)
+    fn = click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
+                      show_default=True)(fn)
+    fn = click.option("--model", default="tiny.en", show_default=True,
+                      help="Speech model: tiny.en, base, or a CTranslate2 model folder.")(fn)
+    return click.option("--workers", type=click.IntRange(min=1),
+                        help="Worker processes (default: from cores and memory).")(fn)
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: from cores and memory).")
+@_processing_options
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where the stages run.")
-@click.option("--model", default="tiny.en", show_default=True,
-              help="Speech model: tiny.en, base, or a CTranslate2 model folder.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--rubric", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Rubric YAML (default: rubrics/trauma_informed.yaml).")
 @click.option("--settle-seconds", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Leave files modified more recently than this for the next run.")
 @click.option("--address", help="Ray executor: a running cluster to join (HEAD:6379); "
@@ -103,12 +110,7 @@ def ingest(ctx: click.Context, inbox: Path, settle_seconds: float,
               help="Seconds between looks at the inbox.")
 @click.option("--settle-seconds", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="A file is taken once its size and time have not changed for this long.")
-@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: from cores and memory).")
-@click.option("--model", default="tiny.en", show_default=True,
-              help="Speech model: tiny.en, base, or a CTranslate2 model folder.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--rubric", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Rubric YAML (default: rubrics/trauma_informed.yaml).")
+@_processing_options
 @_shared_options
 @click.pass_context
 def watch(ctx: click.Context, inbox: Path, interval: float, settle_seconds: float,
