@@ -101,6 +101,24 @@ def copy_into(inbox: Path, src: Path, name: str | None = None) -> Path:
     return dst
 
 
+def bwv_env(home: Path) -> dict[str, str]:
+    """The environment of a `bwv` subprocess on the instance ``home`` (SQLite inside it)."""
+    env = {**os.environ, "BWV_HOME": str(home)}
+    env.pop("BWV_DB", None)
+    return env
+
+
+def bwv(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess, as an operator's script runs it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], env=bwv_env(home), cwd=ROOT, capture_output=True,
+        text=True, timeout=600, stdin=subprocess.DEVNULL,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"bwv {args} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
 # --- the review app --------------------------------------------------------------------------
 
 #: A file name and transcript words that would run script if a page failed to escape them.

@@ -5,15 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, age, copy_into
+from conftest import ROOT, age, bwv, copy_into
 from scripts.footage import Line, Scenario, build_clip
 
 DISCLOSURE = "He grabbed me round the throat last night and said he would kill me."
@@ -30,18 +27,6 @@ SCENARIO = Scenario(
 )
 WEIRD = "body cam 'night' \"shift\" $(touch pwned) é ü 日本.mp4"
 FIELDS = {"source", "sha256", "start", "end", "category", "rubric", "text", "context", "speaker"}
-
-
-def bwv(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BWV_HOME": str(home)}
-    env.pop("BWV_DB", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args], env=env, cwd=ROOT, capture_output=True,
-        text=True, timeout=600, stdin=subprocess.DEVNULL,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"bwv {args} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import ROOT, age, copy_into
+from conftest import ROOT, age, bwv_env, copy_into
 from pipeline import schema as db
 from pipeline.config import resolve_instance
 from pipeline.jobs import RunLock, RunOptions, run_batch
@@ -58,10 +58,8 @@ def _inbox(base: Path, clips: list[Path]) -> Path:
 
 
 def _bwv(home: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "BWV_HOME": str(home)}
-    env.pop("BWV_DB", None)
     return subprocess.Popen(  # its own process group, so kill -9 takes the workers and ffmpeg too
-        [sys.executable, "-m", "pipeline", *args], env=env, cwd=ROOT, text=True,
+        [sys.executable, "-m", "pipeline", *args], env=bwv_env(home), cwd=ROOT, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
