@@ -46,6 +46,7 @@ screenshots: setup
 lint: setup
 	$(BIN)/ruff check pipeline reviewers scripts tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) data/instance .pytest_cache

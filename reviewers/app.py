@@ -25,8 +25,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline import __version__, proxy
-from pipeline.accounts import RateLimited, SessionPolicy
+from pipeline import __version__
 from pipeline.config import Instance
 from pipeline.errors import (
     AuthError,
@@ -37,7 +36,9 @@ from pipeline.errors import (
     MediaError,
     NotFoundError,
 )
-from pipeline.rubric import Rubric, load_rubric
+from pipeline.flagging.rubric import Rubric, load_rubric
+from pipeline.review import proxy
+from pipeline.review.accounts import RateLimited, SessionPolicy
 from pipeline.store import Store, open_store
 from reviewers.auth import NotSignedIn
 from reviewers.security import SecurityHeaders

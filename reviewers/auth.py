@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from pipeline import schema as db
-from pipeline.accounts import session_user
 from pipeline.errors import AuthError, ForbiddenError
+from pipeline.review.accounts import session_user
+from pipeline.store import schema as db
 from reviewers.security import check_csrf
 
 COOKIE = "bwv_session"

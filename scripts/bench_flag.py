@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from pipeline.evaluate import load_examples  # noqa: E402
-from pipeline.flag import engine_for  # noqa: E402
-from pipeline.transcribe import Segment, Word  # noqa: E402
+from pipeline.flagging.engine import engine_for  # noqa: E402
+from pipeline.flagging.evaluate import load_examples  # noqa: E402
+from pipeline.records import Segment, Word  # noqa: E402
 from scripts.footage import dialogue_turns  # noqa: E402
 
 TRANSCRIPT_SEGMENTS = 50

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Benchmark face redaction (``pipeline.faces.redact_video``) against plain ``deface``.
+"""Benchmark face redaction (``pipeline.teach.faces.redact_video``) against plain ``deface``.
 
-Builds two clips of moving faces (the shared portrait photos of Obama and
+Builds two clips of moving faces (the portrait photos in tests/data of Obama and
 Biden crossing the frame and changing size over a drifting background, 25
 fps, with speech and a tone), at 640x360 and at 1280x720. On each clip, in
 the same run and alternating, it times:
@@ -40,10 +40,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.faces import FaceDetector, RedactOptions, redact_video  # noqa: E402
+from pipeline.teach.face_detector import FaceDetector  # noqa: E402
+from pipeline.teach.faces import RedactOptions, redact_video  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
-#: Head-and-shoulders crops (x1, y1, x2, y2) of the shared portraits.
+#: The real portrait photos and speech the tests carry (tests/data/README.md).
+DATA = ROOT / "tests" / "data"
+#: Head-and-shoulders crops (x1, y1, x2, y2) of the portraits.
 FACE_CROPS = {"obama.jpg": (290, 20, 690, 520), "biden.jpg": (330, 60, 810, 680)}
 FPS = 25
 CODE_BITS = 12  # frame number drawn as black/white squares along the bottom edge
@@ -60,12 +62,12 @@ class FaceClip:
     frames: int
 
 
-def _faces(shared: Path) -> list[np.ndarray]:
+def _faces(data: Path) -> list[np.ndarray]:
     crops = []
     for name, (x1, y1, x2, y2) in FACE_CROPS.items():
-        image = cv2.imread(str(shared / "faces" / name))
+        image = cv2.imread(str(data / "faces" / name))
         if image is None:
-            raise FileNotFoundError(f"missing face photo {shared / 'faces' / name}")
+            raise FileNotFoundError(f"missing face photo {data / 'faces' / name}")
         crops.append(np.ascontiguousarray(image[y1:y2, x1:x2, ::-1]))  # BGR -> RGB
     return crops
 
@@ -123,14 +125,14 @@ def render_frame(index: int, *, width: int, height: int, fps: int, faces: list[n
 
 
 def make_face_clip(out: Path, *, width: int = 640, height: int = 360, seconds: float = 20.0,
-                   fps: int = FPS, shared: Path = SHARED, keyint: int = 60,
+                   fps: int = FPS, data: Path = DATA, keyint: int = 60,
                    preset: str = "veryfast") -> FaceClip:
     """Write an H.264/AAC MP4 of the two portraits moving across the frame.
 
     Keyframes every ``keyint`` frames (no scene-cut keyframes), so a cut at a
     whole second is not on a keyframe; speech (jfk.flac) over a quiet tone.
     """
-    faces = _faces(shared)
+    faces = _faces(data)
     rng = np.random.default_rng(5)
     noise = rng.integers(0, 255, (height // 4 + 40, width // 4 + 40, 3), dtype=np.uint8)
     background = cv2.resize(cv2.GaussianBlur(noise, (0, 0), 3), None, fx=4, fy=4,
@@ -139,7 +141,7 @@ def make_face_clip(out: Path, *, width: int = 640, height: int = 360, seconds: f
     frames = round(seconds * fps)
     args = ["ffmpeg", "-nostdin", "-y", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps),
-            "-i", "pipe:0", "-i", str(shared / "speech" / "jfk.flac"),
+            "-i", "pipe:0", "-i", str(data / "speech" / "jfk.flac"),
             "-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=48000:duration={seconds}",
             "-filter_complex", "[1:a]apad[s];[2:a]volume=0.1[t];[s][t]amix=inputs=2:duration=shortest[a]",
             "-map", "0:v", "-map", "[a]", "-c:v", "libx264", "-preset", preset, "-crf", "18",

@@ -69,10 +69,10 @@ import uvicorn  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from fastapi.responses import HTMLResponse  # noqa: E402
 
-from pipeline.accounts import add_user  # noqa: E402
 from pipeline.config import Instance, resolve_instance  # noqa: E402
+from pipeline.review.accounts import add_user  # noqa: E402
 from pipeline.store import Store, open_store  # noqa: E402
-from pipeline.store_review import QueueFilter  # noqa: E402
+from pipeline.store.review import QueueFilter  # noqa: E402
 from reviewers.app import create_app  # noqa: E402
 from reviewers.auth import Viewer  # noqa: E402
 from reviewers.pages.queue import queue_filter  # noqa: E402

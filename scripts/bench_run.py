@@ -128,7 +128,7 @@ def build_footage(folder: Path, *, minutes: float) -> tuple[list[dict], dict]:
 _PLAIN = r"""
 import json, sys, time
 from faster_whisper import WhisperModel
-from pipeline.models import tiny_en
+from pipeline.batch.models import tiny_en
 model = WhisperModel(str(tiny_en().path))
 out = {}
 for path in sys.argv[1:]:
@@ -141,8 +141,8 @@ _DECODE = r"""
 import json, sys, time
 from pathlib import Path
 from faster_whisper import BatchedInferencePipeline
-from pipeline.models import tiny_en
-from pipeline.transcribe import DecodeOptions, load_whisper, transcribe_audio
+from pipeline.batch.models import tiny_en
+from pipeline.batch.transcribe import DecodeOptions, load_whisper, transcribe_audio
 path, wav, mode = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 model = tiny_en()
 whisper = load_whisper(model)
@@ -212,7 +212,7 @@ def bench_set(
 
 def decoding_study(long_file: Path, reference: str, audio_s: float) -> list[dict]:
     """Word counts and WER of decoding settings on the continuous file."""
-    from pipeline.media import extract_speech, probe_media
+    from pipeline.batch.media import extract_speech, probe_media
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bwv-decode-") as tmp:

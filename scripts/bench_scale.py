@@ -46,9 +46,9 @@ from scripts.bench_run import _PLAIN, build_footage, normalise, run_measured, we
 _SEQUENTIAL = r"""
 import json, sys, time
 from pathlib import Path
-from pipeline.media import extract_speech, probe_media
-from pipeline.models import tiny_en
-from pipeline.transcribe import DecodeOptions, _decode_kwargs, load_whisper, read_wav
+from pipeline.batch.media import extract_speech, probe_media
+from pipeline.batch.models import tiny_en
+from pipeline.batch.transcribe import DecodeOptions, _decode_kwargs, load_whisper, read_wav
 import numpy as np, tempfile
 src = Path(sys.argv[1])
 with tempfile.TemporaryDirectory() as tmp:
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     minutes = 2.0 if args.quick else args.minutes
     import pandas as pd
 
-    from pipeline.jobs import default_workers
+    from pipeline.batch.jobs import default_workers
 
     workers = default_workers()
     print(f"building footage ({minutes:g} min of clips, one {minutes:g}-min file) ...", file=sys.stderr)

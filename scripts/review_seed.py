@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from pipeline import schema as db
-from pipeline.flag import Flag
-from pipeline.queue import priority_of
-from pipeline.rubric import load_rubric
+from pipeline.flagging.rubric import load_rubric
+from pipeline.flagging.windows import priority_of
+from pipeline.records import Flag
 from pipeline.store import Store
+from pipeline.store import schema as db
 from scripts.footage import dialogue_turns
 
 ITEMS_PER_MEDIA = 10

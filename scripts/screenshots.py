@@ -33,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.accounts import add_user  # noqa: E402
 from pipeline.config import Instance, resolve_instance  # noqa: E402
-from pipeline.proxy import ensure_proxy  # noqa: E402
+from pipeline.review.accounts import add_user  # noqa: E402
+from pipeline.review.proxy import ensure_proxy  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
 
 SAMPLES = ROOT / "data" / "samples"

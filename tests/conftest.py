@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+#: The small real recordings and photos the tests use (sources in tests/data/README.md).
+DATA = ROOT / "tests" / "data"
 sys.path.insert(0, str(ROOT))  # so tests can import scripts.footage
 
 
@@ -31,15 +32,14 @@ def age(*paths: Path, seconds: float = 60.0) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The shared real recordings and photos (../shared/data)."""
-    assert SHARED.is_dir(), f"missing shared test data at {SHARED}"
-    return SHARED
+def test_data() -> Path:
+    """The real recordings and photos carried in tests/data/."""
+    return DATA
 
 
 @pytest.fixture(scope="session")
-def jfk(shared_data: Path) -> Path:
-    return shared_data / "speech" / "jfk.flac"
+def jfk(test_data: Path) -> Path:
+    return test_data / "speech" / "jfk.flac"
 
 
 @pytest.fixture(scope="session")
@@ -73,21 +73,21 @@ def instance(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def tiny_model():
-    from pipeline.models import tiny_en
+    from pipeline.batch.models import tiny_en
 
     return tiny_en()
 
 
 @pytest.fixture(scope="session")
 def whisper(tiny_model):
-    from pipeline.transcribe import load_whisper
+    from pipeline.batch.transcribe import load_whisper
 
     return load_whisper(tiny_model)
 
 
 @pytest.fixture(scope="session")
 def engine():
-    from pipeline.flag import engine_for
+    from pipeline.flagging.engine import engine_for
 
     return engine_for()
 
@@ -135,13 +135,12 @@ def review_template(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -
     One clip is a spoken dialogue that the rubric flags; the other arrives under a
     hostile file name and is then given a transcript and a flag full of markup.
     """
-    from pipeline.accounts import add_user
     from pipeline.config import resolve_instance
-    from pipeline.flag import Flag
-    from pipeline.proxy import ensure_proxy
-    from pipeline.queue import group_flags
+    from pipeline.flagging.windows import group_flags
+    from pipeline.records import Flag, Segment, Transcription, Word
+    from pipeline.review.accounts import add_user
+    from pipeline.review.proxy import ensure_proxy
     from pipeline.store import open_store
-    from pipeline.transcribe import Segment, Transcription, Word
     from scripts.footage import Line, Scenario, build_clip
 
     base = tmp_path_factory.mktemp("review")

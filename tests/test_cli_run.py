@@ -159,11 +159,31 @@ def test_second_run_changes_nothing_and_a_copy_adds_a_name(processed, clip, tmp_
 def test_file_still_being_written_waits_for_the_next_run(tmp_path: Path, media_dir: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    shutil.copyfile(media_dir / "jfk.mp4", inbox / "uploading.mp4")  # mtime: now
+    data = (media_dir / "jfk.mp4").read_bytes()
+    with (inbox / "uploading.mp4").open("wb") as upload:  # an upload in progress
+        upload.write(data[: len(data) // 2])
+        upload.flush()
+        proc = bwv(tmp_path / "home", "run", str(inbox), "--settle-seconds", "0", check=False)
+        assert proc.returncode == 3
+        assert ("deferred    uploading.mp4 (still being written; the next run takes it: open for "
+                "writing by another process (a read lease was refused))") in proc.stderr.splitlines()
+        assert _jsonl(bwv(tmp_path / "home", "export", "media").stdout) == []
+        upload.write(data[len(data) // 2:])
     proc = bwv(tmp_path / "home", "run", str(inbox), check=False)
-    assert proc.returncode == 3
-    assert "still being written" in proc.stdout + proc.stderr
-    assert _jsonl(bwv(tmp_path / "home", "export", "media").stdout) == []
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [r["state"] for r in _jsonl(bwv(tmp_path / "home", "export", "media").stdout)] == ["done"]
+
+
+def test_a_file_copied_in_just_before_the_run_is_taken(tmp_path: Path, media_dir: Path) -> None:
+    """Nothing is writing it, so it is not "still being written", however new its mtime."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copyfile(media_dir / "jfk.mp4", inbox / "just copied.mp4")  # mtime: now
+    proc = bwv(tmp_path / "home", "run", str(inbox), "--settle-seconds", "600", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "still being written" not in proc.stdout + proc.stderr
+    rows = _jsonl(bwv(tmp_path / "home", "export", "media").stdout)
+    assert [(r["source"], r["state"]) for r in rows] == [("just copied.mp4", "done")]
 
 
 def test_a_run_stopped_between_stages_resumes_where_it_stopped(processed, tmp_path) -> None:

@@ -7,14 +7,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline import schema as db
 from pipeline.cli import cli
 from pipeline.config import resolve_instance
 from pipeline.errors import InvalidRequestError, NotFoundError, RubricError
-from pipeline.evaluate import Labelled, below_thresholds, evaluate_rubric, load_examples, score
-from pipeline.queue import group_flags
+from pipeline.flagging.evaluate import (
+    Labelled,
+    below_thresholds,
+    evaluate_rubric,
+    load_examples,
+    score,
+)
+from pipeline.flagging.windows import group_flags
+from pipeline.records import Segment, Transcription, Word
 from pipeline.store import open_store
-from pipeline.transcribe import Segment, Transcription, Word
+from pipeline.store import schema as db
 
 
 def _l(text: str, *expected: str) -> Labelled:

@@ -1,6 +1,6 @@
 """Face redaction: CenterFace finds the faces, the redacted clip shows none, the cut is exact.
 
-The footage is made here: the shared portraits of Obama and Biden move
+The footage is made here: the portrait photos (tests/data) of Obama and Biden move
 across a drifting background and grow and shrink, with each frame's number
 drawn into its bottom edge, so the frames of a clip can be read back.
 """
@@ -19,14 +19,8 @@ import pytest
 
 from conftest import ffmpeg
 from pipeline.errors import MediaError, ModelError
-from pipeline.faces import (
-    CENTERFACE_SHA256,
-    FaceDetector,
-    RedactOptions,
-    centerface_path,
-    merge_boxes,
-    redact_video,
-)
+from pipeline.teach.face_detector import CENTERFACE_SHA256, FaceDetector, centerface_path
+from pipeline.teach.faces import RedactOptions, merge_boxes, redact_video
 from scripts.bench_redact import make_face_clip, read_frame_number
 
 THRESHOLD = 0.2
@@ -72,10 +66,10 @@ def _window_audio(src: Path, wav: Path, start_s: float, duration_s: float) -> Pa
 
 
 @pytest.fixture(scope="module")
-def clip_360(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def clip_360(tmp_path_factory: pytest.TempPathFactory, test_data: Path) -> Path:
     """20 s of 640x360 footage at 25 fps, keyframes every 60 frames (none at 3.0 s)."""
     d = tmp_path_factory.mktemp("faces360")
-    clip = make_face_clip(d / "faces.mp4", width=640, height=360, seconds=20, shared=shared_data,
+    clip = make_face_clip(d / "faces.mp4", width=640, height=360, seconds=20, data=test_data,
                           preset="ultrafast")
     clip.path.chmod(0o444)
     return clip.path
@@ -140,9 +134,9 @@ def test_the_original_is_unchanged(redacted_360, clip_360: Path) -> None:
     assert not [p for p in clip_360.parent.iterdir() if p.name != clip_360.name]
 
 
-def test_720p_footage_is_redacted_at_full_size(tmp_path: Path, shared_data: Path, detector) -> None:
+def test_720p_footage_is_redacted_at_full_size(tmp_path: Path, test_data: Path, detector) -> None:
     clip = make_face_clip(tmp_path / "hd.mp4", width=1280, height=720, seconds=2,
-                          shared=shared_data, preset="ultrafast")
+                          data=test_data, preset="ultrafast")
     source_faces = _detect_all(detector, _decode(clip.path, start_s=0.6, duration_s=0.6, every=5))
     assert len(source_faces) == 3 and all(len(b) for b in source_faces)
     out = tmp_path / "hd_redacted.mp4"

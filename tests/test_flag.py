@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.flag import Flag, merge_flags
-from pipeline.rubric import taxonomy_id
-from pipeline.transcribe import Segment, Word
+from pipeline.flagging.engine import merge_flags
+from pipeline.records import Flag, Segment, Word
+from pipeline.taxonomy import taxonomy_id
 
 
 def categories(engine, text: str) -> set[str]:
@@ -137,7 +137,7 @@ def test_flag_texts_keeps_sentences_apart(engine) -> None:
 
 
 def test_anchor_is_a_required_word_list_preferring_uncommon_words() -> None:
-    from pipeline.flag import _anchor
+    from pipeline.flagging.engine import _anchor
 
     pattern = [
         {"LOWER": {"IN": ["he", "she"]}},
@@ -151,7 +151,7 @@ def test_anchor_is_a_required_word_list_preferring_uncommon_words() -> None:
 
 
 def test_gating_token_patterns_by_anchor_changes_no_flag(engine) -> None:
-    from pipeline.evaluate import load_examples
+    from pipeline.flagging.evaluate import load_examples
 
     texts = [item.text for item in load_examples()]
     gated = engine.flag_texts(texts)

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from conftest import ffmpeg
-from pipeline.errors import MediaError
-from pipeline.media import (
+from pipeline.batch.media import (
     check_decoded_duration,
     extract_speech,
     probe_media,
     select_speech_track,
 )
+from pipeline.errors import MediaError
 
 
 def test_probe_video_with_audio(media_dir: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.batch.media import extract_speech, probe_media
+from pipeline.batch.models import BASE_SHA256, TINY_EN_SHA256, resolve_speech_model, sha256_file
+from pipeline.batch.transcribe import load_whisper, transcribe_audio
 from pipeline.errors import ModelError
-from pipeline.media import extract_speech, probe_media
-from pipeline.models import BASE_SHA256, TINY_EN_SHA256, resolve_speech_model, sha256_file
-from pipeline.transcribe import load_whisper, transcribe_audio
 
 
 def test_tiny_en_is_found_and_verified(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from pipeline.errors import ModelError
-from pipeline.pii import KINDS, Redacted, Redaction, find_pii, load_pii_nlp, redact_audio
-from pipeline.transcribe import Segment, Word
+from pipeline.records import Segment, Word
+from pipeline.teach.pii import KINDS, Redacted, Redaction, find_pii, load_pii_nlp, redact_audio
 
 
 @pytest.fixture(scope="module")
@@ -273,13 +273,13 @@ def test_segment_without_word_timings_redacts_over_the_whole_segment(nlp) -> Non
 
 
 def test_pipeline_without_ner_is_refused() -> None:
-    from pipeline.flag import load_nlp
+    from pipeline.flagging.engine import load_nlp
 
     with pytest.raises(ModelError) as err:
         find_pii(segments(" I'm Sarah."), nlp=load_nlp())
     assert str(err.value) == (
-        "find_pii needs a spaCy pipeline with 'ner'; pass pipeline.pii.load_pii_nlp(), "
-        "not pipeline.flag.load_nlp() (which leaves the entity recogniser out)"
+        "find_pii needs a spaCy pipeline with 'ner'; pass pipeline.teach.pii.load_pii_nlp(), "
+        "not pipeline.flagging.engine.load_nlp() (which leaves the entity recogniser out)"
     )
 
 

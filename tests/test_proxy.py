@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import schema as db
 from pipeline.errors import NotFoundError
-from pipeline.proxy import ensure_proxy, proxy_path, warm_proxies
+from pipeline.review.proxy import ensure_proxy, proxy_path, warm_proxies
 from pipeline.store import open_store
+from pipeline.store import schema as db
 
 
 def _codecs(path: Path) -> list[str]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.flag import Flag
-from pipeline.queue import group_flags, priority_of
+from pipeline.flagging.windows import group_flags, priority_of
+from pipeline.records import Flag
 
 
 def _f(start: float, severity: int, family: str = "disclosure", category: str = "harm.self") -> Flag:

@@ -16,12 +16,9 @@ from click.testing import CliRunner
 from conftest import HOSTILE_NAME
 from pipeline import clock
 from pipeline.cli import cli
-from pipeline.flag import Flag
-from pipeline.media import AudioStream, MediaProbe
-from pipeline.queue import ReviewWindow
-from pipeline.report import COLUMNS, write_report
+from pipeline.nightly.report import COLUMNS, write_report
+from pipeline.records import AudioStream, Flag, MediaProbe, ReviewWindow, Transcription
 from pipeline.store import Store, open_store
-from pipeline.transcribe import Transcription
 
 DAY = date(2026, 11, 27)
 MIDNIGHT = datetime(2026, 11, 27, tzinfo=UTC)

@@ -11,15 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline import clock
+from pipeline.batch.ingest import InboxEntry, store_original
 from pipeline.cli import cli
 from pipeline.config import Instance, resolve_instance
 from pipeline.errors import InvalidRequestError, NotFoundError
-from pipeline.flag import Flag
-from pipeline.ingest import InboxEntry, store_original
-from pipeline.media import AudioStream, MediaProbe
-from pipeline.proxy import proxy_path
-from pipeline.queue import group_flags
-from pipeline.retention import (
+from pipeline.flagging.windows import group_flags
+from pipeline.nightly.retention import (
     PolicyError,
     RetentionPolicy,
     apply_retention,
@@ -28,11 +25,12 @@ from pipeline.retention import (
     parse_policy,
     place_hold,
 )
-from pipeline.rubric import TAXONOMY
+from pipeline.records import AudioStream, Flag, MediaProbe, Segment, Transcription, Word
+from pipeline.review.proxy import proxy_path
 from pipeline.store import Store, current_actor, open_store
-from pipeline.store_retention import RetentionFacts
-from pipeline.store_review import QueueFilter
-from pipeline.transcribe import Segment, Transcription, Word
+from pipeline.store.retention import RetentionFacts
+from pipeline.store.review import QueueFilter
+from pipeline.taxonomy import TAXONOMY
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 POLICY = RetentionPolicy(default_days=31, annotated_days=365, categories={"harm.domestic_abuse": 730})
@@ -324,7 +322,7 @@ BAD_POLICY_ERRORS = [
     "4: categories[harm.domestc_abuse]: unknown category 'harm.domestc_abuse' "
     "(did you mean 'harm.domestic_abuse'?)",
     "5: categories[distress]: must be a whole number of days, 1 or more (not 'ten')",
-    "7: categories[not_a_category]: unknown category 'not_a_category'; use a taxonomy id from RUBRIC.md",
+    "7: categories[not_a_category]: unknown category 'not_a_category'; use a taxonomy id from rubrics/README.md",
     "2: anotated_days: unknown key (did you mean 'annotated_days'?)",
 ]
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from conftest import HOSTILE_NAME, HOSTILE_WORDS, PASSWORD
 from pipeline import clock
-from pipeline.rubric import load_rubric
+from pipeline.flagging.rubric import load_rubric
 from reviewers.app import create_app, make_templates
 
 ROLES = ("anonymous", "alice", "tom", "ada")  # alice is a TIP, tom a trainer, ada an admin
@@ -86,7 +86,7 @@ def world(store):
 
 
 def _all():
-    from pipeline.store_review import QueueFilter
+    from pipeline.store.review import QueueFilter
 
     return QueueFilter(statuses=())
 

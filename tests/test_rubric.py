@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.errors import RubricError
-from pipeline.rubric import TAXONOMY, load_rubric, parse_rubric, taxonomy_id
+from pipeline.flagging.rubric import load_rubric, parse_rubric
+from pipeline.taxonomy import TAXONOMY, taxonomy_id
 
 
 def test_shipped_rubric_has_every_taxonomy_category() -> None:

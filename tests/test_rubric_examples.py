@@ -12,8 +12,9 @@ import yaml
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.evaluate import DEFAULT_EXAMPLES, ExampleSet, load_examples
-from pipeline.rubric import DEFAULT_RUBRIC, TAXONOMY
+from pipeline.flagging.evaluate import DEFAULT_EXAMPLES, ExampleSet, load_examples
+from pipeline.flagging.rubric import DEFAULT_RUBRIC
+from pipeline.taxonomy import TAXONOMY
 
 MIN_FLAG = 20
 MIN_NOT = 10

@@ -6,11 +6,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from pipeline.flag import Flag
-from pipeline.queue import group_flags
-from pipeline.schema import Base
+from pipeline.flagging.windows import group_flags
+from pipeline.records import Flag, Segment, Transcription, Word
 from pipeline.store import Store, open_store
-from pipeline.transcribe import Segment, Transcription, Word
+from pipeline.store.schema import Base
 
 
 def test_migrations_create_exactly_the_models(db_url: str) -> None:
@@ -59,7 +58,7 @@ def test_old_sessions_and_sign_in_attempts_are_dropped(db_url: str, monkeypatch)
     from sqlalchemy import func, select
 
     from pipeline import clock
-    from pipeline import schema as db
+    from pipeline.store import schema as db
 
     store = open_store(db_url)
     user = store.add_user("alice", role="tip", password_hash="x")
@@ -87,7 +86,7 @@ def _item(store, *, category: str = "harm.domestic_abuse") -> tuple[int, int]:
 
 
 def _open():
-    from pipeline.store_review import QueueFilter
+    from pipeline.store.review import QueueFilter
 
     return QueueFilter()
 
@@ -122,7 +121,8 @@ def test_concurrent_claims_and_audit_appends(db_url: str) -> None:
 
 
 def test_queue_and_annotation_search_queries(db_url: str) -> None:
-    from pipeline.store_review import AnnotationQuery, QueueFilter
+    from pipeline.store.annotations import AnnotationQuery
+    from pipeline.store.review import QueueFilter
 
     store = open_store(db_url)
     media_a, item_a = _item(store, category="harm.domestic_abuse")
@@ -155,7 +155,8 @@ def test_date_filters_are_utc_days_whatever_the_server_time_zone(db_url: str, mo
     from datetime import UTC, date, datetime
 
     from pipeline import clock
-    from pipeline.store_review import AnnotationQuery, QueueFilter
+    from pipeline.store.annotations import AnnotationQuery
+    from pipeline.store.review import QueueFilter
 
     if db_url.startswith("postgresql"):
         sep = "&" if "?" in db_url else "?"

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, SHARED, age, ffmpeg
+from conftest import DATA, ROOT, age, ffmpeg
 from pipeline.config import resolve_instance
 from pipeline.store import open_store
 
@@ -42,7 +42,7 @@ def faces_video(out: Path, speech: Path, *, seconds: float = 20.0) -> Path:
     work.mkdir(exist_ok=True)
     crops = {"obama": "crop=iw*0.56:ih*0.42:iw*0.22:ih*0.04", "biden": "crop=iw*0.5:ih*0.25:iw*0.25:ih*0.02"}
     for name, crop in crops.items():
-        ffmpeg("-i", str(SHARED / "faces" / f"{name}.jpg"), "-vf", f"{crop},scale=180:-2",
+        ffmpeg("-i", str(DATA / "faces" / f"{name}.jpg"), "-vf", f"{crop},scale=180:-2",
                str(work / f"{name}.png"))
     graph = (
         "[1:v]scale=w='trunc((120+60*sin(t/2))/2)*2':h=-2:eval=frame[a];"
@@ -63,7 +63,7 @@ def faces_video(out: Path, speech: Path, *, seconds: float = 20.0) -> Path:
 def teach_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An instance after the real batch over a faces-and-speech video and an audio-only file,
     with a TIP's submitted teaching annotation over the speech of each."""
-    from pipeline.accounts import add_user
+    from pipeline.review.accounts import add_user
 
     base = tmp_path_factory.mktemp("teach")
     inbox, home = base / "inbox", base / "home"
@@ -96,7 +96,7 @@ def teach_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _all():
-    from pipeline.store_review import QueueFilter
+    from pipeline.store.review import QueueFilter
 
     return QueueFilter(statuses=())
 
@@ -118,7 +118,7 @@ def _ids(home: Path) -> dict[str, int]:
 
 
 def _query():
-    from pipeline.store_review import AnnotationQuery
+    from pipeline.store.annotations import AnnotationQuery
 
     return AnnotationQuery()
 
@@ -238,7 +238,7 @@ def test_redacted_words_are_a_pure_tone_in_the_audio(pack) -> None:
 
 
 def test_no_face_is_found_in_any_frame_of_the_clip(pack) -> None:
-    from pipeline.faces import FaceDetector
+    from pipeline.teach.face_detector import FaceDetector
 
     detector = FaceDetector(threshold=0.2)
     frames, fps = _frames(pack["dir"] / "clip.mp4")

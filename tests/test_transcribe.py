@@ -6,8 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from pipeline.media import extract_speech, probe_media
-from pipeline.transcribe import DecodeOptions, transcribe_audio
+from pipeline.batch.media import extract_speech, probe_media
+from pipeline.batch.transcribe import DecodeOptions, transcribe_audio
 
 
 def _norm(text: str) -> str:
@@ -57,7 +57,7 @@ def test_long_audio_is_cut_in_silences_and_keeps_every_word(jfk: Path, tmp_path:
 
     import numpy as np
 
-    from pipeline.transcribe import SAMPLE_RATE, plan_parts, read_wav, transcribe_part
+    from pipeline.batch.transcribe import SAMPLE_RATE, plan_parts, read_wav, transcribe_part
 
     speech = extract_speech(jfk, tmp_path / "j.wav", probe=probe_media(jfk), track=0).path
     one = np.asarray(read_wav(speech))

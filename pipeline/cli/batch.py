@@ -61,7 +61,8 @@ def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, mod
       bwv --home /srv/bwv run /srv/bwv/inbox --workers 2
       bwv run /srv/bwv/inbox --executor ray --address 10.0.0.5:6379
     """
-    from pipeline.jobs import RunOptions, run_batch
+    from pipeline.batch.jobs import run_batch
+    from pipeline.batch.scheduler import RunOptions
 
     _apply_shared(ctx, sub_home, sub_db)
     if address and executor != "ray":
@@ -92,7 +93,7 @@ def ingest(ctx: click.Context, inbox: Path, settle_seconds: float,
     Example:
       bwv ingest /srv/bwv/inbox
     """
-    from pipeline.jobs import RunLock, ingest_inbox
+    from pipeline.batch.jobs import RunLock, ingest_inbox
     from pipeline.store import open_store
 
     _apply_shared(ctx, sub_home, sub_db)
@@ -130,7 +131,8 @@ def watch(ctx: click.Context, inbox: Path, interval: float, settle_seconds: floa
     import signal
     import threading
 
-    from pipeline.jobs import Batch, RunOptions
+    from pipeline.batch.jobs import Batch
+    from pipeline.batch.scheduler import RunOptions
 
     _apply_shared(ctx, sub_home, sub_db)
     instance = _instance(ctx)
@@ -276,8 +278,7 @@ def _export_options(formats: list[str]) -> Callable[[Callable[..., Any]], Callab
 def _run_export(ctx: click.Context, kind: str, fmt: str, out: str | None,
                 sub_home: str | None, sub_db: str | None) -> None:
     """Write one export and record it in the audit log."""
-    from pipeline import exports
-    from pipeline.store import current_actor, open_store
+    from pipeline.store import current_actor, exports, open_store
 
     _apply_shared(ctx, sub_home, sub_db)
     store = open_store(_instance(ctx).db_url)

@@ -50,7 +50,7 @@ def report(ctx: click.Context, day: date | None, out_dir: Path,
       bwv report -o /srv/bwv/reports/latest
       bwv report --date 2026-11-27 -o reports/2026-11-27
     """
-    from pipeline.report import write_report
+    from pipeline.nightly.report import write_report
     from pipeline.store import current_actor, open_store
 
     _apply_shared(ctx, sub_home, sub_db)

@@ -53,7 +53,7 @@ def retention_apply(ctx: click.Context, dry_run: bool, policy_file: Path | None,
       bwv retention apply --dry-run
       bwv retention apply --policy /etc/bwv/retention.yaml
     """
-    from pipeline.retention import apply_retention, find_policy, load_policy
+    from pipeline.nightly.retention import apply_retention, find_policy, load_policy
     from pipeline.store import current_actor, open_store
 
     _apply_shared(ctx, sub_home, sub_db)
@@ -97,7 +97,7 @@ def retention_show(ctx: click.Context, policy_file: Path | None, sub_home: str |
       bwv retention show
       bwv retention show --policy draft-retention.yaml
     """
-    from pipeline.retention import find_policy, load_policy, policy_yaml
+    from pipeline.nightly.retention import find_policy, load_policy, policy_yaml
 
     _apply_shared(ctx, sub_home, sub_db)
     path = find_policy(_instance(ctx).home, policy_file)
@@ -134,7 +134,7 @@ def hold_add(ctx: click.Context, media: str, reason: str, sub_home: str | None,
     Example:
       bwv hold add 3f2a9c1e --reason "IOPC referral 2026/114"
     """
-    from pipeline.retention import place_hold
+    from pipeline.nightly.retention import place_hold
     from pipeline.store import current_actor, open_store
 
     _apply_shared(ctx, sub_home, sub_db)
@@ -156,7 +156,7 @@ def hold_remove(ctx: click.Context, media: str, reason: str | None, sub_home: st
     Example:
       bwv hold remove 42 --reason "case closed"
     """
-    from pipeline.retention import lift_hold
+    from pipeline.nightly.retention import lift_hold
     from pipeline.store import current_actor, open_store
 
     _apply_shared(ctx, sub_home, sub_db)

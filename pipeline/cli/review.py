@@ -37,8 +37,8 @@ def rubric_check(file: Path | None) -> None:
     Example:
       bwv rubric check rubrics/trauma_informed.yaml
     """
-    from pipeline.flag import FlagEngine, load_nlp
-    from pipeline.rubric import load_rubric
+    from pipeline.flagging.engine import FlagEngine, load_nlp
+    from pipeline.flagging.rubric import load_rubric
 
     try:
         loaded = load_rubric(file)
@@ -82,9 +82,14 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
       bwv rubric eval rubrics/trauma_informed.yaml rubrics/trauma_informed.examples.yaml
       bwv rubric eval --from-reviews
     """
-    from pipeline.evaluate import below_thresholds, evaluate_reviews, evaluate_rubric, load_examples
-    from pipeline.flag import FlagEngine, load_nlp
-    from pipeline.rubric import load_rubric
+    from pipeline.flagging.engine import FlagEngine, load_nlp
+    from pipeline.flagging.evaluate import (
+        below_thresholds,
+        evaluate_reviews,
+        evaluate_rubric,
+        load_examples,
+    )
+    from pipeline.flagging.rubric import load_rubric
 
     _apply_shared(ctx, sub_home, sub_db)
     engine = FlagEngine(load_rubric(rubric_file), load_nlp())
@@ -188,7 +193,7 @@ def user_add(ctx: click.Context, name: str, role: str, sub_home: str | None, sub
     Example:
       printf '%s\\n' "$PASSWORD" | bwv user add alice --role tip
     """
-    from pipeline.accounts import add_user
+    from pipeline.review.accounts import add_user
     from pipeline.store import current_actor, open_store
 
     _apply_shared(ctx, sub_home, sub_db)
@@ -277,7 +282,7 @@ def teach_search(ctx: click.Context, label: str | None, category: str | None,
       bwv teach search --category harm.domestic_abuse --min-rating 4 --format jsonl
     """
     from pipeline.store import current_actor, open_store
-    from pipeline.teach import search
+    from pipeline.teach.pack import search
 
     _apply_shared(ctx, sub_home, sub_db)
     store = open_store(_instance(ctx).db_url)
@@ -315,7 +320,7 @@ def teach_export(ctx: click.Context, annotation_ids: tuple[int, ...], reason: st
       bwv teach export 12 15 --reason "Module 3: first disclosures" --recipient "L&D team" -o pack.zip
     """
     from pipeline.store import current_actor, open_store
-    from pipeline.teach import ExportRequest, export_with_defaults
+    from pipeline.teach.pack import ExportRequest, export_with_defaults
 
     _apply_shared(ctx, sub_home, sub_db)
     instance = _instance(ctx)

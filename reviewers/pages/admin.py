@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline import accounts, review
 from pipeline.errors import InvalidRequestError
-from pipeline.schema import ROLES
+from pipeline.review import accounts
+from pipeline.review import items as review
+from pipeline.store.schema import ROLES
 from reviewers.auth import Viewer, changing, role
 
 router = APIRouter()

@@ -14,9 +14,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
-from pipeline import clock, review, teach
-from pipeline.rubric import TAXONOMY
-from pipeline.schema import PRACTICE_LABELS
+from pipeline import clock
+from pipeline.review import items as review
+from pipeline.taxonomy import LABELS, PRACTICE_LABELS, TAXONOMY
+from pipeline.teach import pack as teach
 from reviewers.auth import Viewer, changing, role
 from reviewers.pages.review import annotation_input
 
@@ -43,7 +44,7 @@ def annotations_page(
     params = {"label": label, "category": category, "min_rating": min_rating or "",
               "max_rating": max_rating or "", "teaching": teaching, "text": text,
               "date_from": date_from or "", "date_to": date_to or ""}
-    return app.page(request, "annotations.html", rows=rows, params=params, labels=review.LABELS,
+    return app.page(request, "annotations.html", rows=rows, params=params, labels=LABELS,
                     taxonomy=list(TAXONOMY))
 
 

@@ -7,8 +7,8 @@ import secrets
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline.accounts import sign_in, sign_out
 from pipeline.errors import AuthError, ForbiddenError
+from pipeline.review.accounts import sign_in, sign_out
 from reviewers.auth import COOKIE, LOGIN_COOKIE, NotSignedIn, Viewer, changing, current_viewer
 
 router = APIRouter()

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
-from pipeline import review
 from pipeline.errors import ForbiddenError
-from pipeline.proxy import ensure_proxy
+from pipeline.review import items as review
+from pipeline.review.proxy import ensure_proxy
 from reviewers.auth import Viewer, role
 
 router = APIRouter()

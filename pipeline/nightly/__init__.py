@@ -1,0 +1,1 @@
+"""After the batch: the nightly report, retention and legal holds."""

@@ -1,0 +1,94 @@
+"""All database access: open, migrate, and every query bwv makes.
+
+The same code runs on SQLite (WAL, the embedded default) and PostgreSQL.
+Each stage's results are written in one transaction, replacing what an
+interrupted earlier attempt may have left, so a stage can always be rerun.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.errors import StoreError
+from pipeline.store.accounts import AccountQueries
+from pipeline.store.annotations import AnnotationQueries
+from pipeline.store.feedback import FeedbackQueries
+from pipeline.store.media import MediaQueries
+from pipeline.store.report import ReportQueries
+from pipeline.store.retention import RetentionQueries
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def current_actor() -> str:
+    """Who is running a command-line action, for the audit log."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, ReportQueries,
+            RetentionQueries):
+    """The bwv database. Its queries are split by area into one mixin per module: media items
+    and transcripts (:mod:`pipeline.store.media`, with the job engine's
+    :mod:`pipeline.store.jobs`), the review queue (:mod:`~pipeline.store.review`), annotations
+    (:mod:`~pipeline.store.annotations`),
+    accounts (:mod:`~pipeline.store.accounts`), reviewers' judgements of the rubric
+    (:mod:`~pipeline.store.feedback`, with the audit log of :mod:`~pipeline.store.audit`), the
+    nightly report (:mod:`~pipeline.store.report`) and retention
+    (:mod:`~pipeline.store.retention`).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many kinds for a bad URL
+            raise StoreError(f"cannot use database URL {url!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema up to date with Alembic (idempotent)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the database {self.engine.url!r}: {exc.orig}") from exc
+
+
+def open_store(url: str) -> Store:
+    """Open a database and bring its schema up to date."""
+    store = Store(url)
+    store.migrate()
+    return store

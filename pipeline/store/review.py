@@ -1,0 +1,250 @@
+"""Database queries of the review app: accounts, sessions, the queue, claims, annotations.
+
+A mixin of :class:`pipeline.store.Store`, kept apart so each file stays
+readable; it is still the one place these tables are queried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import aliased
+
+from pipeline import clock
+from pipeline.errors import NotFoundError
+from pipeline.store import schema as db
+from pipeline.store.base import Queries, first_name, prefix_pattern
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue page shows. Empty fields do not filter."""
+
+    statuses: tuple[str, ...] = ("new", "claimed")
+    categories: tuple[str, ...] = ()
+    mine_user_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "priority"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the queue page."""
+
+    id: int
+    media_id: int
+    name: str
+    ingested_at: datetime
+    start_s: float
+    end_s: float
+    media_duration_s: float | None
+    priority: int
+    status: str
+    categories: tuple[str, ...]
+    holder: str | None
+    claimed_by: int | None
+    reviewed_by: int | None
+    flags_by_family: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """A review item with what the review page needs around it."""
+
+    item: db.ReviewItem
+    media: db.Media
+    name: str
+    holder: str | None
+
+
+class ReviewQueries(Queries):
+    """The review app's queries (mixed into ``Store``)."""
+
+    # --- the queue ---------------------------------------------------------------------------
+
+    def queue_page(self, flt: QueueFilter, *, offset: int, limit: int) -> tuple[list[QueueRow], int]:
+        """One page of review items and how many match in all."""
+        holder = aliased(db.UserAccount)
+        conditions: list[Any] = []
+        if flt.statuses:
+            conditions.append(db.ReviewItem.status.in_(flt.statuses))
+        if flt.categories:
+            # The items with a flag in these categories, found in one pass over the flags rather
+            # than a correlated EXISTS per candidate item; the sub-category patterns are literals,
+            # not `? || '%'` concatenated again for every flag row (scripts/bench_review.py).
+            flagged = select(db.Flag.review_item_id).where(
+                db.Flag.review_item_id.is_not(None),
+                or_(db.Flag.category.in_(flt.categories),  # a rubric's sub-categories count too
+                    *(db.Flag.category.like(prefix_pattern(f"{c}."), escape="/")
+                      for c in flt.categories)),
+            )
+            conditions.append(db.ReviewItem.id.in_(flagged))
+        if flt.mine_user_id is not None:
+            conditions.append(or_(db.ReviewItem.claimed_by == flt.mine_user_id,
+                                  db.ReviewItem.reviewed_by == flt.mine_user_id))
+        if flt.date_from or flt.date_to:
+            dated = select(db.Media.id)
+            if flt.date_from:
+                dated = dated.where(db.Media.created_at >= datetime.combine(flt.date_from, time(), tzinfo=UTC))
+            if flt.date_to:
+                end = datetime.combine(flt.date_to + timedelta(days=1), time(), tzinfo=UTC)
+                dated = dated.where(db.Media.created_at < end)
+            conditions.append(db.ReviewItem.media_id.in_(dated))
+        where = and_(*conditions) if conditions else and_(True)
+        order = ((db.ReviewItem.priority.desc(), db.ReviewItem.id) if flt.sort == "priority"
+                 else (db.ReviewItem.created_at.desc(), db.ReviewItem.id.desc()))
+        with self.session() as s:
+            total = s.scalar(select(func.count()).select_from(db.ReviewItem).where(where)) or 0
+            # Pick the page's ids on review_item alone, then join the file, its name and the
+            # holder for those rows only, not for every match before the sort.
+            page = select(db.ReviewItem.id).where(where).order_by(*order).offset(offset).limit(limit)
+            rows = s.execute(
+                select(db.ReviewItem, db.Media.created_at, db.Media.duration_s,
+                       first_name(db.ReviewItem.media_id), holder.name)
+                .join(db.Media, db.Media.id == db.ReviewItem.media_id)
+                .outerjoin(holder, holder.id == db.ReviewItem.claimed_by)
+                .where(db.ReviewItem.id.in_(page)).order_by(*order)
+            ).all()
+            ids = [item.id for item, *_ in rows]
+            families: dict[int, dict[str, int]] = {i: {} for i in ids}
+            for item_id, family, count in s.execute(
+                select(db.Flag.review_item_id, db.Flag.family, func.count())
+                .where(db.Flag.review_item_id.in_(ids))
+                .group_by(db.Flag.review_item_id, db.Flag.family)
+            ):
+                if item_id is not None:
+                    families[item_id][family] = count
+        return [
+            QueueRow(
+                id=item.id, media_id=item.media_id, name=name or f"media {item.media_id}",
+                ingested_at=clock.as_utc(created), start_s=item.start_s, end_s=item.end_s,
+                media_duration_s=duration, priority=item.priority, status=item.status,
+                categories=tuple(c for c in item.categories.split(",") if c),
+                holder=holder_name, claimed_by=item.claimed_by, reviewed_by=item.reviewed_by,
+                flags_by_family=families[item.id],
+            )
+            for item, created, duration, name, holder_name in rows
+        ], total
+
+    def media_to_review(self) -> list[db.Media]:
+        """Processed files with open review items, most urgent first (their proxies are made first)."""
+        top = func.max(db.ReviewItem.priority)
+        with self.session() as s:
+            return list(s.scalars(
+                select(db.Media).join(db.ReviewItem, db.ReviewItem.media_id == db.Media.id)
+                .where(db.ReviewItem.status.in_(("new", "claimed")), db.Media.state == "done")
+                .group_by(db.Media.id).order_by(top.desc(), db.Media.id)
+            ))
+
+    def item_view(self, item_id: int) -> ItemView:
+        """A review item, its media and its file name."""
+        holder = aliased(db.UserAccount)
+        with self.session() as s:
+            row = s.execute(
+                select(db.ReviewItem, db.Media, first_name(db.ReviewItem.media_id), holder.name)
+                .join(db.Media, db.Media.id == db.ReviewItem.media_id)
+                .outerjoin(holder, holder.id == db.ReviewItem.claimed_by)
+                .where(db.ReviewItem.id == item_id)
+            ).first()
+        if row is None:
+            raise NotFoundError(f"no review item {item_id}")
+        item, media, name, holder_name = row
+        return ItemView(item=item, media=media, name=name or f"media {media.id}", holder=holder_name)
+
+    def item_flags(self, item_id: int) -> list[db.Flag]:
+        """The flags of one review item, by time."""
+        with self.session() as s:
+            return list(s.scalars(
+                select(db.Flag).where(db.Flag.review_item_id == item_id)
+                .order_by(db.Flag.start_s, db.Flag.id)
+            ))
+
+    def flag_feedback_kinds(self, flag_ids: Sequence[int], *, reviewer: str) -> dict[int, str]:
+        """This reviewer's judgement of each of these flags, if any."""
+        with self.session() as s:
+            return {
+                flag_id: kind for flag_id, kind in s.execute(
+                    select(db.RubricFeedback.flag_id, db.RubricFeedback.kind).where(
+                        db.RubricFeedback.flag_id.in_(list(flag_ids)),
+                        db.RubricFeedback.reviewer == reviewer,
+                    )
+                ) if flag_id is not None
+            }
+
+    def missed_moments(self, media_id: int, *, reviewer: str) -> list[db.RubricFeedback]:
+        """The moments this reviewer added to a file as missed by the rubric."""
+        with self.session() as s:
+            return list(s.scalars(
+                select(db.RubricFeedback).where(
+                    db.RubricFeedback.media_id == media_id, db.RubricFeedback.kind == "missed",
+                    db.RubricFeedback.reviewer == reviewer,
+                ).order_by(db.RubricFeedback.start_s)
+            ))
+
+    def flag(self, flag_id: int) -> db.Flag:
+        """One flag."""
+        with self.session() as s:
+            flag = s.get(db.Flag, flag_id)
+        if flag is None:
+            raise NotFoundError(f"no flag {flag_id}")
+        return flag
+
+    def segments_between(self, media_id: int, start_s: float, end_s: float) -> list[db.Segment]:
+        """Stored segments of a file that overlap a time range."""
+        with self.session() as s:
+            return list(s.scalars(
+                select(db.Segment).where(
+                    db.Segment.media_id == media_id, db.Segment.end_s > start_s,
+                    db.Segment.start_s < end_s,
+                ).order_by(db.Segment.idx)
+            ))
+
+    def claim_item(self, item_id: int, user_id: int) -> bool:
+        """Take a new item. One conditional UPDATE: of two claims, exactly one changes a row."""
+        with self.session() as s:
+            result = cast(CursorResult[Any], s.execute(
+                update(db.ReviewItem)
+                .where(db.ReviewItem.id == item_id, db.ReviewItem.status == "new")
+                .values(status="claimed", claimed_by=user_id, claimed_at=clock.now())
+            ))
+            return bool(result.rowcount)
+
+    def release_item(self, item_id: int, user_id: int) -> bool:
+        """Give back an item this user holds."""
+        with self.session() as s:
+            result = cast(CursorResult[Any], s.execute(
+                update(db.ReviewItem)
+                .where(db.ReviewItem.id == item_id, db.ReviewItem.status == "claimed",
+                       db.ReviewItem.claimed_by == user_id)
+                .values(status="new", claimed_by=None, claimed_at=None)
+            ))
+            return bool(result.rowcount)
+
+    def finish_item(self, item_id: int, user_id: int, *, status: str) -> bool:
+        """Mark an item this user holds reviewed or dismissed, submitting their drafts on it."""
+        now = clock.now()
+        with self.session() as s:
+            result = cast(CursorResult[Any], s.execute(
+                update(db.ReviewItem)
+                .where(db.ReviewItem.id == item_id, db.ReviewItem.status == "claimed",
+                       db.ReviewItem.claimed_by == user_id)
+                .values(status=status, claimed_by=None, claimed_at=None,
+                        reviewed_by=user_id, reviewed_at=now)
+            ))
+            if not result.rowcount:
+                return False
+            s.execute(
+                update(db.Annotation)
+                .where(db.Annotation.review_item_id == item_id, db.Annotation.author_id == user_id,
+                       db.Annotation.submitted_at.is_(None))
+                .values(submitted_at=now)
+            )
+            return True
+
+

@@ -1,0 +1,1 @@
+"""Teaching exports: the redacted pack, face redaction and personal-detail redaction."""
