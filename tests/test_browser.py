@@ -170,6 +170,22 @@ def _review_flow(page: Page, base_url: str) -> None:
     assert "alice" in text
     assert page.evaluate("window.__csp") == []
 
+    # Signing out while the footage streams: the page stops the player first, so no range
+    # request still in flight comes back refused (a 401 in the console, which once failed this
+    # test on a busy machine). Checked on a submit held back, then signed out for real.
+    page.locator("h1").click()
+    page.keyboard.press("k")
+    wait_until(page, "() => !document.getElementById('player').paused")
+    stopped = page.evaluate("""() => {
+        const form = document.querySelector('form.logout');
+        form.addEventListener('submit', (e) => e.preventDefault(), { once: true });
+        form.requestSubmit();
+        const v = document.getElementById('player');
+        return { src: v.hasAttribute('src'), paused: v.paused, network: v.networkState };
+    }""")
+    # Nothing left to load: NETWORK_EMPTY or NETWORK_NO_SOURCE, never NETWORK_LOADING (2).
+    assert stopped["src"] is False and stopped["paused"] is True and stopped["network"] in (0, 3)
+
     # Signed out, the same browser cannot fetch the footage, and pages ask to sign in.
     with page.expect_navigation():
         page.click("#sign-out")

@@ -128,5 +128,13 @@
     if (player.currentTime === 0 && start > 0) player.currentTime = start;
     highlight();
   }, { once: true });
+  // Signing out ends the session at once: stop the player first, so that no range request
+  // still in flight comes back refused (a 401 in the console) while the page goes away.
+  const signOut = document.querySelector("form.logout");
+  if (signOut) signOut.addEventListener("submit", () => {
+    player.pause();
+    player.removeAttribute("src");
+    player.load();
+  });
   placeTimeline();
 })();
