@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
 # Start Debian's PostgreSQL and make a throwaway database for the test suite.
 # Prints the SQLAlchemy URL on standard output (its own role and database). Installs the server with apt-get (as root) when missing.
+# As root it uses Debian's cluster; as any other user, a private cluster in a folder of its own.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/ensure_system_deps.sh" postgresql >&2
 if [ "$(id -u)" -ne 0 ]; then
-    echo "starting PostgreSQL for the tests needs root (pg_ctlcluster, su postgres)" >&2
-    exit 1
+    # Any other user: a private cluster of their own, listening only on a Unix socket in a
+    # folder no one else may enter (so "trust" lets in this user alone), kept between runs.
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    base="${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}/bwv-postgres-$(id -u)"
+    user=$(id -un)
+    port=$((20000 + $(id -u) % 20000))
+    mkdir -p "$base"
+    chmod 700 "$base"
+    if [ ! -f "$base/data/PG_VERSION" ]; then
+        "$bin/initdb" -D "$base/data" -A trust -U "$user" >/dev/null
+    fi
+    if ! "$bin/pg_ctl" -D "$base/data" status >/dev/null 2>&1; then
+        "$bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w \
+            -o "-c listen_addresses='' -c unix_socket_directories='$base' -p $port" start >&2
+    fi
+    db="bwv_test_$$_$(date +%s)"
+    "$bin/createdb" -h "$base" -p "$port" -U "$user" "$db"
+    echo "postgresql+psycopg://$user@/$db?host=$base&port=$port"
+    exit 0
 fi
 version=$(pg_lsclusters -h | awk 'NR==1 {print $1}')
 cluster=$(pg_lsclusters -h | awk 'NR==1 {print $2}')

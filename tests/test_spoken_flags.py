@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import ffmpeg
-from pipeline.evaluate import load_examples
+from pipeline.flagging.evaluate import load_examples
 from scripts.footage import PUBLIC_VOICES, WEARER_VOICE, synthesize_line
 
 TOLERANCE_S = 1.0
@@ -72,11 +72,23 @@ def spoken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[f
     return out, spans
 
 
-def test_spoken_paraphrases_flag_where_they_are_said(spoken, whisper, tiny_model, engine) -> None:
-    from pipeline.transcribe import transcribe_audio
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory: pytest.TempPathFactory):
+    """The bundled multilingual base model (``--model base``), assembled once."""
+    from pipeline.batch.models import resolve_speech_model
+
+    return resolve_speech_model("base", models_dir=tmp_path_factory.mktemp("models"))
+
+
+def test_spoken_paraphrases_flag_where_they_are_said(spoken, base_model, engine) -> None:
+    """Transcribed with ``base``: this tests the rubric on unseen wording as heard, so it uses
+    the more accurate of the two bundled models. tiny.en's int8 decoding differs between
+    processors, and on some it hears "I keep thinking and outending my life" here: the
+    public's voice mis-heard, which the transcription accuracy figures measure, not this."""
+    from pipeline.batch.transcribe import load_whisper, transcribe_audio
 
     wav, spans = spoken
-    result = transcribe_audio(wav, whisper=whisper, model=tiny_model)
+    result = transcribe_audio(wav, whisper=load_whisper(base_model), model=base_model)
     flags = engine.flag_segments(result.segments)
     said = " | ".join(s.text for s in result.segments)
     for (_who, text, want, must_not), (start, end) in zip(CASES, spans, strict=True):
