@@ -196,7 +196,8 @@ def test_placeholder_spans_the_words_it_replaces(nlp) -> None:
     sarah, miller = seg.words[3], seg.words[5]
     [placeholder] = [w for w in out.words if "[" in w.word]
     assert (placeholder.start_s, placeholder.end_s, placeholder.word) == (sarah.start_s, miller.end_s, " [NAME],")
-    assert redacted.redactions == (Redaction("NAME", sarah.start_s, miller.end_s, 3),)
+    assert redacted.redactions == (Redaction("NAME", sarah.start_s, miller.end_s, 3,
+                                             sarah.start_s, miller.end_s),)
     assert len(out.words) == len(seg.words) - 2
     assert (out.start_s, out.end_s, out.avg_logprob) == (seg.start_s, seg.end_s, seg.avg_logprob)
 
@@ -228,7 +229,8 @@ def test_detail_across_a_segment_break_is_one_redaction(nlp) -> None:
     first, second = redacted.segments
     assert (first.text, second.text) == (" I live at [ADDRESS]", " [ADDRESS]. It's a red door.")
     number, road, leeds = segs[0].words[3], segs[1].words[0], segs[1].words[1]
-    assert redacted.redactions == (Redaction("ADDRESS", number.start_s, leeds.end_s, 4),)
+    assert redacted.redactions == (Redaction("ADDRESS", number.start_s, leeds.end_s, 4,
+                                             number.start_s, leeds.end_s),)
     # Each placeholder stays in its own segment, over its own words' times.
     assert first.words[-1] == Word(number.start_s, segs[0].words[4].end_s, " [ADDRESS]", 0.91)
     assert second.words[0] == Word(road.start_s, leeds.end_s, " [ADDRESS].", 0.91)
@@ -249,7 +251,8 @@ def test_redactions_never_hold_the_removed_words(nlp) -> None:
     removed = ("Sarah", "Miller", "Park", "LS1", "4AP", "07700", "900123", "gmail", "AB12", "CDE")
     everything = repr(redacted)
     assert not [w for w in removed if w in everything]
-    assert [f.name for f in dataclasses.fields(Redaction)] == ["kind", "start_s", "end_s", "word_count"]
+    assert [f.name for f in dataclasses.fields(Redaction)] == [
+        "kind", "start_s", "end_s", "word_count", "audio_start_s", "audio_end_s"]
 
 
 def test_counts_and_windows(nlp) -> None:
@@ -257,6 +260,53 @@ def test_counts_and_windows(nlp) -> None:
     assert redacted.counts == {"NAME": 2, "ADDRESS": 1, "PHONE": 1}
     assert redacted.windows == [(r.start_s, r.end_s) for r in redacted.redactions]
     assert all(r.kind in KINDS and r.end_s > r.start_s for r in redacted.redactions)
+
+
+def test_a_word_timed_implausibly_short_is_toned_out_to_its_neighbours(nlp) -> None:
+    """Whisper gives a word it cannot place zero length: its audio window reaches the
+    neighbouring words instead of a sliver around a guessed instant."""
+    [seg] = segments(" Her name is Sarah and she lives here.")
+    words = list(seg.words)
+    is_, sarah, and_ = words[2], words[3], words[4]
+    words[3] = Word(sarah.start_s + 0.1, sarah.start_s + 0.1, sarah.word, 0.4)  # zero length
+    redacted = find_pii([Segment(seg.start_s, seg.end_s, seg.text, tuple(words))], nlp=nlp)
+    [r] = redacted.redactions
+    assert (r.kind, r.start_s, r.end_s) == ("NAME", words[3].start_s, words[3].end_s)
+    assert redacted.windows == [(is_.end_s, and_.start_s)]
+    # A well-timed word keeps its own times.
+    [plain] = redact(nlp, "Her name is Sarah and she lives here.").redactions
+    assert (plain.audio_start_s, plain.audio_end_s) == (plain.start_s, plain.end_s)
+
+
+def test_the_widening_stops_at_the_limit_and_the_file_start() -> None:
+    from pipeline.teach import pii
+
+    nlp = pii.load_pii_nlp()
+    ghost = Word(0.3, 0.3, " Sarah", 0.3)
+    later = Word(9.0, 9.4, " said", 0.9)
+    seg = Segment(0.0, 9.4, " My name is Sarah said", (
+        Word(0.0, 0.1, " My", 0.9), Word(0.1, 0.2, " name", 0.9), Word(0.2, 0.3, " is", 0.9), ghost, later))
+    [r] = find_pii([seg], nlp=nlp).redactions
+    assert (r.audio_start_s, r.audio_end_s) == (0.3, 0.3 + pii.MAX_WIDEN_S)
+
+
+def test_default_audio_redaction_is_padded_and_merges_close_windows() -> None:
+    from pipeline.teach.pii import AUDIO_PAD_S, MERGE_GAP_S, toned_windows_s
+
+    n = 10 * RATE
+    # Two details whose padded windows are 0.3 s apart become one; one 2 s away stays apart.
+    a, b, c = (1.0, 1.4), (1.4 + 2 * AUDIO_PAD_S + 0.3, 2.6), (5.0, 5.5)
+    assert toned_windows_s([a, b, c], RATE, n) == [
+        (round(a[0] - AUDIO_PAD_S, 3), round(b[1] + AUDIO_PAD_S, 3)),
+        (round(c[0] - AUDIO_PAD_S, 3), round(c[1] + AUDIO_PAD_S, 3))]
+    assert MERGE_GAP_S == 0.5
+    # Just over the gap: two windows.
+    d = (1.4 + 2 * AUDIO_PAD_S + MERGE_GAP_S + 0.01, 3.0)
+    assert len(toned_windows_s([a, d], RATE, n)) == 2
+    audio = speechlike(10.0)
+    out = redact_audio(audio, RATE, [a, b], mode="silence")
+    lo, hi = int((a[0] - AUDIO_PAD_S + 0.01) * RATE), int((b[1] + AUDIO_PAD_S - 0.01) * RATE)
+    assert not out[lo:hi].any()  # the speech between the two details is gone too
 
 
 def test_nothing_found_leaves_the_transcript_as_it_was(nlp) -> None:
@@ -269,7 +319,7 @@ def test_segment_without_word_timings_redacts_over_the_whole_segment(nlp) -> Non
     seg = Segment(4.0, 6.5, " My name is Sarah, she said.", ())
     redacted = find_pii([seg], nlp=nlp)
     assert redacted.segments == (Segment(4.0, 6.5, " My name is [NAME], she said.", ()),)
-    assert redacted.redactions == (Redaction("NAME", 4.0, 6.5, 1),)
+    assert redacted.redactions == (Redaction("NAME", 4.0, 6.5, 1, 4.0, 6.5),)
 
 
 def test_pipeline_without_ner_is_refused() -> None:
@@ -314,11 +364,13 @@ def outside(n: int, windows, pad_s: float) -> np.ndarray:
 
 
 WINDOWS = [(0.50, 0.92), (1.70, 2.05)]
+#: The mechanics of replacement, with a small pad and no merging (the defaults are generous).
+EXACT = {"pad_s": 0.05, "merge_gap_s": 0.0}
 
 
 def test_tone_replaces_each_window_with_a_pure_tone() -> None:
     audio = speechlike()
-    out = redact_audio(audio, RATE, WINDOWS, tone_hz=1000.0, level_dbfs=-20.0)
+    out = redact_audio(audio, RATE, WINDOWS, tone_hz=1000.0, level_dbfs=-20.0, **EXACT)
     assert out.dtype == np.float32 and out.shape == audio.shape
     for s, e in WINDOWS:
         window = out[int(s * RATE) : int(e * RATE)]
@@ -334,7 +386,7 @@ def test_tone_replaces_each_window_with_a_pure_tone() -> None:
 
 def test_silence_mode_gives_zeros() -> None:
     audio = speechlike()
-    out = redact_audio(audio, RATE, WINDOWS, mode="silence")
+    out = redact_audio(audio, RATE, WINDOWS, mode="silence", **EXACT)
     for s, e in WINDOWS:
         assert not out[int((s - 0.045) * RATE) : int((e + 0.045) * RATE)].any()
     keep = outside(len(audio), WINDOWS, 0.05)
@@ -348,27 +400,27 @@ def test_edges_fade_without_a_click() -> None:
     hum = (0.5 * np.cos(2 * np.pi * 200 * t)).astype(np.float32)
     largest = 2 * np.pi * 200 * 0.5 / RATE + 2 * np.pi * 1000 * 0.1 / RATE
     for mode in ("tone", "silence"):
-        faded = redact_audio(hum, RATE, WINDOWS, mode=mode)
+        faded = redact_audio(hum, RATE, WINDOWS, mode=mode, **EXACT)
         assert np.abs(np.diff(faded.astype(np.float64))).max() <= largest, mode
     # Without a pad there is no room for a fade: the cut is a click.
-    cut = redact_audio(hum, RATE, WINDOWS, mode="silence", pad_s=0.0)
+    cut = redact_audio(hum, RATE, WINDOWS, mode="silence", pad_s=0.0, merge_gap_s=0.0)
     assert np.abs(np.diff(cut.astype(np.float64))).max() > 0.45
 
 
 def test_int16_and_stereo_keep_their_shape_and_level() -> None:
     audio = (speechlike() * 32767).astype(np.int16)
-    out = redact_audio(audio, RATE, WINDOWS, level_dbfs=-6.0)
+    out = redact_audio(audio, RATE, WINDOWS, level_dbfs=-6.0, **EXACT)
     assert out.dtype == np.int16
     window = out[int(0.5 * RATE) : int(0.92 * RATE)]
     assert rms(window) == pytest.approx(32767 * 10 ** (-6 / 20) / np.sqrt(2), rel=0.01)
     stereo = np.stack([speechlike(seed=2), speechlike(seed=3)], axis=1)
-    out2 = redact_audio(stereo, RATE, WINDOWS, mode="silence")
+    out2 = redact_audio(stereo, RATE, WINDOWS, mode="silence", **EXACT)
     assert out2.shape == stereo.shape and not out2[int(0.5 * RATE) : int(0.92 * RATE)].any()
 
 
 def test_windows_past_the_ends_are_clipped_and_overlaps_merged() -> None:
     audio = speechlike(1.0)
-    out = redact_audio(audio, RATE, [(-0.5, 0.2), (0.15, 0.3), (0.9, 5.0)], mode="silence")
+    out = redact_audio(audio, RATE, [(-0.5, 0.2), (0.15, 0.3), (0.9, 5.0)], mode="silence", **EXACT)
     # Silent from the start to the last fade-out, and from the fade-in to the end.
     assert not out[: int(0.345 * RATE)].any() and not out[int(0.855 * RATE) :].any()
     assert np.array_equal(out[int(0.36 * RATE) : int(0.84 * RATE)], audio[int(0.36 * RATE) : int(0.84 * RATE)])
@@ -392,7 +444,7 @@ def test_transcript_windows_hide_the_words_in_the_audio(nlp) -> None:
         audio[span] = 0.5 * np.sin(2 * np.pi * (300 + 40 * i) * t[span])
     redacted = find_pii(segs, nlp=nlp)
     assert [r.kind for r in redacted.redactions] == ["NAME", "PHONE"]
-    out = redact_audio(audio, RATE, redacted.windows)
+    out = redact_audio(audio, RATE, redacted.windows, **EXACT)
     hidden = {" Jones.", " 07700", " 900123,"}
     for i, w in enumerate(words):
         freqs, power = spectrum(out[int(w.start_s * RATE) : int(w.end_s * RATE)])

@@ -18,6 +18,7 @@ from pipeline.flagging.rubric import Rubric
 from pipeline.records import Segment
 from pipeline.store import Store
 from pipeline.store import schema as db
+from pipeline.teach.pii import AUDIO_PAD_S, MERGE_GAP_S
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Seconds of footage kept either side of the annotated range.
@@ -83,7 +84,9 @@ def render_handout(moment: Moment, segments: Sequence[Segment], feedback: str,
 
 
 def build_manifest(moment: Moment, redacted: Any, feedback: Any, faces: dict[str, Any],
-              exported: dict[str, Any], *, files: dict[str, str]) -> dict[str, Any]:
+                   exported: dict[str, Any], *, toned: list[tuple[float, float]],
+                   files: dict[str, str]) -> dict[str, Any]:
+    """What the pack's folder for one moment holds, and what was done to it."""
     kinds: Counter[str] = Counter(r.kind for r in redacted.redactions)
     return {
         "annotation_id": moment.annotation.id,
@@ -95,8 +98,8 @@ def build_manifest(moment: Moment, redacted: Any, feedback: Any, faces: dict[str
         "redaction": {
             "transcript": dict(sorted(kinds.items())),
             "feedback": dict(sorted(Counter(r.kind for r in feedback.redactions).items())),
-            "audio": {"replaced_with": "1 kHz tone", "windows_s": [
-                [round(r.start_s, 3), round(r.end_s, 3)] for r in redacted.redactions]},
+            "audio": {"replaced_with": "1 kHz tone", "padding_s": AUDIO_PAD_S,
+                      "merge_gap_s": MERGE_GAP_S, "windows_s": [list(w) for w in toned]},
             "faces": faces,
         },
         "labels": moment.labels,

@@ -46,7 +46,7 @@ from pipeline.store import schema as db
 from pipeline.store.base import inside_file
 from pipeline.store.exports import to_vtt
 from pipeline.teach.handout import PAD_S, Moment, build_manifest, flags_in, render_handout
-from pipeline.teach.pii import find_pii, join_words, load_pii_nlp, redact_audio
+from pipeline.teach.pii import find_pii, join_words, load_pii_nlp, redact_audio, toned_windows_s
 
 log = logging.getLogger("bwv.teach")
 
@@ -242,8 +242,9 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
                                           moment.start_s, moment.end_s)
                 redacted = find_pii(segments, nlp=nlp)
                 feedback = find_pii([_as_segment(moment.annotation.feedback)], nlp=nlp)
-                samples = redact_audio(_extract_audio(moment), AUDIO_RATE,
-                                       [(r.start_s, r.end_s) for r in redacted.redactions])
+                original = _extract_audio(moment)
+                samples = redact_audio(original, AUDIO_RATE, redacted.windows)
+                toned = toned_windows_s(redacted.windows, AUDIO_RATE, len(original))
                 wav = here / "audio.wav"
                 _write_wav(wav, samples)
                 if moment.media.has_video:
@@ -259,8 +260,8 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
                      "end": s.end_s, "text": s.text} for s in redacted.segments
                 ))
                 flags = flags_in(store, rubric, moment)
-                manifest = build_manifest(moment, redacted, feedback, faces, exported,
-                                     files={p.name: _sha256_file(p) for p in (clip, vtt)})
+                manifest = build_manifest(moment, redacted, feedback, faces, exported, toned=toned,
+                                          files={p.name: _sha256_file(p) for p in (clip, vtt)})
                 handout = here / "handout.html"
                 handout.write_text(render_handout(moment, redacted.segments,
                                                  _text_of(feedback.segments), flags, exported,

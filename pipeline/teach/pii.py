@@ -54,14 +54,34 @@ KINDS = ("EMAIL", "PHONE", "POSTCODE", "VEHICLE", "DOB", "ADDRESS", "NAME", "PLA
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
 
 
+#: A redacted word timed shorter than this is not trusted: Whisper gives a word it cannot
+#: place zero or near-zero length. Its detail's audio window is widened to the neighbouring
+#: words' edges instead.
+MIN_WORD_S = 0.08
+#: How far at most a window is widened towards each neighbour.
+MAX_WIDEN_S = 1.5
+#: Audio windows closer than this are toned out as one (no half-second of speech between two
+#: redacted words survives to be heard).
+MERGE_GAP_S = 0.5
+#: Padding either side of each audio window, measured so that no syllable of a redacted word
+#: remains (``scripts/bench_pii_audio.py``; README, "Teaching exports").
+AUDIO_PAD_S = 0.25
+
+
 @dataclass(frozen=True)
 class Redaction:
-    """One removed detail: its kind and when it was said (never the words themselves)."""
+    """One removed detail: its kind and when it was said (never the words themselves).
+
+    ``audio_start_s``/``audio_end_s`` are the times to tone out before padding: the words'
+    own times, or, when one of them is timed implausibly short, out to the neighbouring words.
+    """
 
     kind: str
     start_s: float
     end_s: float
     word_count: int
+    audio_start_s: float
+    audio_end_s: float
 
 
 @dataclass(frozen=True)
@@ -78,8 +98,8 @@ class Redacted:
 
     @property
     def windows(self) -> list[tuple[float, float]]:
-        """The times to hide in the audio, one per redaction."""
-        return [(r.start_s, r.end_s) for r in self.redactions]
+        """The times to hide in the audio, one per redaction (``redact_audio`` pads and merges)."""
+        return [(r.audio_start_s, r.audio_end_s) for r in self.redactions]
 
 
 def load_pii_nlp(name: str = SPACY_MODEL) -> Language:
@@ -151,10 +171,22 @@ def find_pii(segments: Sequence[Segment], *, nlp: Language) -> Redacted:
             replaced[members[0]] = _placeholder(text, kind, first, last, lo, hi)
             replaced.update(dict.fromkeys(members[1:]))
     redactions = tuple(
-        Redaction(best[g[0]][1], pieces[g[0]].word.start_s, pieces[g[-1]].word.end_s, len(g))
+        Redaction(best[g[0]][1], pieces[g[0]].word.start_s, pieces[g[-1]].word.end_s, len(g),
+                  *_audio_window(pieces, g[0], g[-1]))
         for g in groups
     )
     return Redacted(_rebuild(segments, pieces, replaced), redactions)
+
+
+def _audio_window(pieces: Sequence[_Piece], first: int, last: int) -> tuple[float, float]:
+    """The time to tone out for the words ``first..last``: their own times, or, when any is
+    timed implausibly short (a word Whisper could not place), out to the neighbouring words."""
+    start, end = pieces[first].word.start_s, pieces[last].word.end_s
+    if all(p.word.end_s - p.word.start_s >= MIN_WORD_S for p in pieces[first:last + 1]):
+        return start, end
+    before = pieces[first - 1].word.end_s if first > 0 else start - MAX_WIDEN_S
+    after = pieces[last + 1].word.start_s if last + 1 < len(pieces) else end + MAX_WIDEN_S
+    return max(0.0, min(start, max(before, start - MAX_WIDEN_S))), max(end, min(after, end + MAX_WIDEN_S))
 
 
 def _place_words(segments: Sequence[Segment]) -> tuple[list[_Piece], str]:
@@ -229,10 +261,14 @@ def redact_audio(
     mode: Literal["tone", "silence"] = "tone",
     tone_hz: float = 1000.0,
     level_dbfs: float = -20.0,
-    pad_s: float = 0.05,
+    pad_s: float = AUDIO_PAD_S,
+    merge_gap_s: float = MERGE_GAP_S,
     fade_s: float = 0.005,
 ) -> np.ndarray:
     """A copy of ``samples`` with each window (padded by ``pad_s``) replaced by a tone or silence.
+
+    Padded windows less than ``merge_gap_s`` apart become one, so no short stretch of speech
+    between two redacted words is left to be heard.
 
     Samples are mono ``(n,)`` or ``(n, channels)``, float (full scale 1.0) or
     integer (full scale the type's maximum). The tone is a sine whose peak is
@@ -251,7 +287,7 @@ def redact_audio(
     full = float(np.iinfo(out.dtype).max) if integer else 1.0
     amplitude = full * 10.0 ** (level_dbfs / 20.0)
     fade = max(0, int(round(min(fade_s, pad_s) * sample_rate)))
-    for a, b in _sample_windows(windows, sample_rate, n, pad_s):
+    for a, b in _sample_windows(windows, sample_rate, n, pad_s, merge_gap_s):
         length = b - a
         fill = amplitude * np.sin(2 * np.pi * tone_hz * np.arange(length) / sample_rate)
         fill = fill if mode == "tone" else np.zeros(length)
@@ -273,14 +309,24 @@ def redact_audio(
     return out
 
 
+def toned_windows_s(windows: Sequence[tuple[float, float]], sample_rate: int, n: int, *,
+                    pad_s: float = AUDIO_PAD_S, merge_gap_s: float = MERGE_GAP_S
+                    ) -> list[tuple[float, float]]:
+    """The stretches ``redact_audio`` replaces, in seconds: padded, clipped, merged."""
+    return [(round(a / sample_rate, 3), round(b / sample_rate, 3))
+            for a, b in _sample_windows(windows, sample_rate, n, pad_s, merge_gap_s)]
+
+
 def _sample_windows(
-    windows: Sequence[tuple[float, float]], sample_rate: int, n: int, pad_s: float
+    windows: Sequence[tuple[float, float]], sample_rate: int, n: int, pad_s: float,
+    merge_gap_s: float = 0.0,
 ) -> list[tuple[int, int]]:
-    """Padded windows in samples, clipped to the array, overlapping ones merged."""
+    """Padded windows in samples, clipped to the array, those closer than the gap merged."""
     merged: list[tuple[int, int]] = []
+    gap = int(round(merge_gap_s * sample_rate))
     for s, e in sorted(windows):
         a, b = max(0, int(np.floor((s - pad_s) * sample_rate))), min(n, int(np.ceil((e + pad_s) * sample_rate)))
-        if b > a and merged and a <= merged[-1][1]:
+        if b > a and merged and a < merged[-1][1] + gap:
             merged[-1] = (merged[-1][0], max(merged[-1][1], b))
         elif b > a:
             merged.append((a, b))
