@@ -35,7 +35,7 @@ bench: setup
 	$(BIN)/python scripts/bench_flag.py; flag=$$?; \
 	$(BIN)/python scripts/bench_review.py; review=$$?; \
 	$(BIN)/python scripts/bench_redact.py; redact=$$?; \
-	$(BIN)/python scripts/bench_pii_audio.py; pii=$$?; \
+	$(BIN)/python scripts/bench_pii.py; pii=$$?; \
 	$(BIN)/python scripts/bench_run.py; run=$$?; \
 	$(BIN)/python scripts/bench_scale.py; scale=$$?; \
 	test $$flag -eq 0 -a $$review -eq 0 -a $$redact -eq 0 -a $$pii -eq 0 -a $$run -eq 0 -a $$scale -eq 0

@@ -47,7 +47,7 @@ def joined(redacted: Redacted) -> str:
 # --- the rule table --------------------------------------------------------------------------
 
 NAME, ADDRESS, PLACE, POSTCODE = "NAME", "ADDRESS", "PLACE", "POSTCODE"
-PHONE, VEHICLE, DOB, EMAIL = "PHONE", "VEHICLE", "DOB", "EMAIL"
+PHONE, VEHICLE, DOB, EMAIL, NUMBER = "PHONE", "VEHICLE", "DOB", "EMAIL", "NUMBER"
 
 
 @pytest.mark.parametrize(
@@ -117,9 +117,19 @@ PHONE, VEHICLE, DOB, EMAIL = "PHONE", "VEHICLE", "DOB", "EMAIL"
         ("There were two or three of them. One, two, three, four.", []),
         ("Call 999 or 101.", []),
         ("It was about 10 to 11, maybe 11.30.", []),
-        ("The incident number is 1234 of the 5th.", []),
+        # Every run of three or more digits identifies something (issue 13); not public numbers,
+        # not counting, not an age.
+        ("The incident number is 1234 of the 5th.", [NUMBER]),
+        ("His collar number is four one two.", [NUMBER]),
+        ("She's fifteen and her brother is twelve.", []),
+        ("Call Childline on 0800 1111 or the Samaritans on 116 123.", []),
+        ("The code was VS34QT, I think.", [NUMBER]),
+        # Presidio's UK recognisers: identity numbers (checked by their own rules) are ID
+        ("My national insurance number is JG 10 37 59 A.", ["ID"]),
+        ("NHS number 943 476 5919, it's on the letter.", ["ID"]),
         # e-mail
         ("Email me at john.smith@gmail.com.", [EMAIL]),
+        ("Send it to mo.percena.look.com, ta.", [EMAIL]),
         ("It's john dot smith at gmail dot com.", [EMAIL]),
         ("It's sarah_m85@hotmail.co.uk, all lower case.", [EMAIL]),
         ("I'll be at home dot, then work.", []),

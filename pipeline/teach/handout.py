@@ -41,7 +41,8 @@ class Moment:
 _KIND_WORDS = {"EMAIL": ("email address", "email addresses"), "PHONE": ("phone number", "phone numbers"),
                "POSTCODE": ("postcode", "postcodes"), "VEHICLE": ("vehicle registration", "vehicle registrations"),
                "DOB": ("date of birth", "dates of birth"), "ADDRESS": ("address", "addresses"),
-               "NAME": ("name", "names"), "PLACE": ("place", "places")}
+               "NAME": ("name", "names"), "PLACE": ("place", "places"),
+               "ID": ("identity number", "identity numbers"), "NUMBER": ("number", "numbers")}
 
 
 def _counted(counts: dict[str, int]) -> str:

@@ -44,13 +44,15 @@ import numpy as np
 from pipeline.errors import ModelError
 from pipeline.flagging.engine import SPACY_MODEL, load_nlp
 from pipeline.records import Segment, Word
+from pipeline.teach.pii_cues import Placed, cued_spans, dotted_addresses, number_runs
+from pipeline.teach.pii_presidio import presidio_spans
 from pipeline.teach.pii_rules import detect_spans
 
 if TYPE_CHECKING:
     from spacy.language import Language
 
 #: The kinds of personal detail, in order of precedence where two claim one word.
-KINDS = ("EMAIL", "PHONE", "POSTCODE", "VEHICLE", "DOB", "ADDRESS", "NAME", "PLACE")
+KINDS = ("EMAIL", "PHONE", "POSTCODE", "VEHICLE", "ID", "DOB", "ADDRESS", "NAME", "NUMBER", "PLACE")
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
 
 
@@ -64,7 +66,7 @@ MAX_WIDEN_S = 1.5
 #: redacted words survives to be heard).
 MERGE_GAP_S = 0.5
 #: Padding either side of each audio window, measured so that no syllable of a redacted word
-#: remains (``scripts/bench_pii_audio.py``; README, "Teaching exports").
+#: remains (``scripts/bench_pii.py``; README, "Teaching exports").
 AUDIO_PAD_S = 0.25
 
 
@@ -138,7 +140,10 @@ def find_pii(segments: Sequence[Segment], *, nlp: Language) -> Redacted:
         )
     pieces, text = _place_words(segments)
     doc = nlp(text)
-    spans = detect_spans(text, doc)
+    placed = [Placed(p.core, p.end, p.word.start_s, p.word.end_s) for p in pieces]
+    spans = detect_spans(text, doc, [*presidio_spans(text, doc, nlp), *number_runs(text),
+                                     *dotted_addresses(text),
+                                     *cued_spans(text, placed)])
 
     ends = [p.end for p in pieces]
     best: dict[int, tuple[int, str, int, int]] = {}  # piece -> (rank, kind, covered from, to)

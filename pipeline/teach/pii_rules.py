@@ -7,7 +7,7 @@ the joined text, and :func:`pipeline.teach.pii.find_pii` maps them back to words
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 Span = tuple[str, int, int]  # kind, start and end character in the joined text
 
 
-def detect_spans(text: str, doc: Doc) -> list[Span]:
-    """Every personal detail found in ``text`` (``doc`` is spaCy's parse of it, with NER)."""
-    spans = list(_detect(text, doc))
+def detect_spans(text: str, doc: Doc, extra: Sequence[Span] = ()) -> list[Span]:
+    """Every personal detail found in ``text`` (``doc`` is spaCy's parse of it, with NER), with
+    ``extra`` details found elsewhere; a name found once is found wherever it is said again."""
+    spans = [*_detect(text, doc), *extra]
     spans += _repeated_names(doc, spans)
     return _places_in_addresses(text, spans)
 

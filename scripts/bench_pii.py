@@ -1,4 +1,5 @@
-"""Measure how much padding the audio redaction needs so that no syllable of a detail remains.
+"""Measure personal-detail redaction on speech: what detection leaves in the text, what it
+redacts that is not personal, and how much audio padding leaves no syllable of a detail.
 
 Each test sentence is spoken by espeak-ng in three pieces (what comes before the personal
 detail, the detail, what follows), trimmed and joined with no gap, so the detail's true
@@ -15,6 +16,9 @@ held-back third is reported at that padding. Details that detection did not find
 (a word of the detail, as transcribed and timed, left unredacted: a detection miss, not a
 padding question) are counted apart.
 
+In the text: a detail is *left* when any transcribed word mostly inside its true span is not
+redacted; a *false redaction* is a redacted word outside every detail's span.
+
 Usage::
 
     python scripts/bench_pii_audio.py
@@ -24,9 +28,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import wave
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +43,14 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.batch.models import tiny_en  # noqa: E402
 from pipeline.batch.transcribe import load_whisper, transcribe_audio  # noqa: E402
-from pipeline.teach.pii import MERGE_GAP_S, find_pii, load_pii_nlp, toned_windows_s  # noqa: E402
+from pipeline.records import Segment, Word  # noqa: E402
+from pipeline.teach.pii import (  # noqa: E402
+    MERGE_GAP_S,
+    Redaction,
+    find_pii,
+    load_pii_nlp,
+    toned_windows_s,
+)
 from scripts.footage import synthesize_line  # noqa: E402
 
 RATE = 16_000
@@ -70,6 +83,42 @@ SENTENCES = [
     ("My son", "Tyler Marsh", "is at school."),
     ("I was born", "second of August eighty seven", "in Bradford."),
     ("Message me on", "ellie underscore b at hotmail dot co dot uk", "please."),
+    ("His name's", "Connor Walsh", "and he's fifteen years old."),
+    ("I'm P C", "Adebayo", "collar number four one two."),
+    ("She lives at", "nine Coronation Terrace", "with two kids."),
+    ("Our postcode is", "B S three four Q T", "but the buzzer's broken."),
+    ("Date of birth", "thirtieth of November two thousand and one", "and I'm not on any medication."),
+    ("The best number is", "oh two oh seven nine four six one three three eight", "during the day."),
+    ("Send it to", "mo dot hussain at outlook dot com", "and I'll read it tonight."),
+    ("D S", "Rebecca Lowe", "is dealing with the case."),
+    ("My partner", "Gary Hebden", "kicked the door in."),
+    ("We're staying at", "the Premier Inn on Canal Street", "for two nights."),
+    ("My NHS number is", "four eight five seven seven three four five six one", "I think."),
+    ("Her national insurance number is", "Q Q one two three four five six C", "on the letter."),
+    ("It's registered", "K M twelve L B X", "a black Corsa."),
+    ("I go by", "Shay", "everyone calls me that."),
+    ("Constable", "Lewis Grant", "took my statement last week."),
+    ("My sister", "Amira", "is twelve and she was there."),
+    ("He lives on", "Fenwick Lane", "near the park."),
+    ("Ring my nan on", "double seven four nine one oh two", "she'll come."),
+    ("I was born in", "nineteen seventy three on the ninth of May", "in Leeds."),
+    ("You can reach", "Mrs Doreen Platt", "at the school office."),
+    ("The flat is", "number forty one Hollins Court", "on the top floor."),
+    ("My email's", "kez ninety one at yahoo dot com", "I check it every day."),
+    ("Officer", "Sam Kowalski", "was really kind to me."),
+    ("Tell him", "Dean", "is not allowed near the house."),
+    ("Sergeant", "Mike O'Brien", "said to wait here."),
+    ("It was at", "sixty three Moorland Road", "on Saturday night."),
+    ("My postcode's", "M fourteen five R T", "if you're sending a letter."),
+    ("Her birthday is the", "first of February twenty ten", "so she's still a child."),
+    ("His number was", "oh seven four one two five five five nine one two", "on the phone bill."),
+    ("My social worker", "Gemma Ryder", "knows all about it."),
+    ("The van had the plate", "W X seventeen D G N", "I wrote it down."),
+    ("I'm", "Bethany Carr", "and I called you earlier."),
+    ("We used to live in", "Harehills", "before we moved."),
+    ("Inspector", "Tom Fairweather", "will review the footage."),
+    ("My landline is", "oh one four eight four five one two two three four", "but it's cut off."),
+    ("His date of birth is", "fifth of January ninety nine", "he's older than me."),
 ]
 VOICES = ["en-gb-x-rp+f4", "en+m3", "en-gb-scotland", "en+f2", "en-gb-x-gbclan+m1", "en-us+f2"]
 
@@ -143,12 +192,65 @@ def speak(index: int, work: Path) -> Spoken:
                   [f for f in _frames(others, 0.0) if not (start <= f[0] < end)])
 
 
-def _found_whole(segments, redactions, detail: tuple[float, float]) -> bool:  # type: ignore[no-untyped-def]
+def _inside(word: Word, detail: tuple[float, float]) -> bool:
+    """Whether a transcribed word lies mostly inside the detail's true span."""
+    overlap = min(word.end_s, detail[1]) - max(word.start_s, detail[0])
+    return overlap > 0.5 * max(word.end_s - word.start_s, 0.01)
+
+
+def _redacted(word: Word, redactions: Sequence[Redaction]) -> bool:
+    return any(r.start_s - 1e-3 <= word.start_s and word.end_s <= r.end_s + 1e-3 for r in redactions)
+
+
+#: Words that identify no one, left out when checking whether a detail's words remain.
+_COMMON = frozenset("""of the at dot on and in a an to is my number flat road street lane court
+    avenue grove terrace registration underscore co uk com double triple oh zero one two three four
+    five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
+    eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand first
+    second third fourth fifth sixth seventh eighth ninth tenth twelfth thirtieth mr mrs ms
+    auntie p c d s""".split())
+_TOKEN = re.compile(r"[a-z0-9']+")
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower().replace("’", "'"))
+
+
+def _identifying(detail: str) -> set[str]:
+    return {t for t in _tokens(detail) if t not in _COMMON and len(t) > 1}
+
+
+def _left_in_text(sentence: tuple[str, str, str], redacted_text: str) -> bool:
+    """Whether the redacted transcript still shows the detail: one of its identifying words,
+    or (for a detail with numbers or letters spelled out) a run of digits the rest of the
+    sentence does not say."""
+    before, detail, after = sentence
+    heard = set(_tokens(redacted_text))
+    if _identifying(detail) & heard:
+        return True
+    numeric = any(t in _COMMON and t not in {"of", "the", "at", "dot", "and", "on", "in", "a",
+                                              "to", "is", "my"} for t in _tokens(detail))
+    own = set(re.findall(r"\d+", before + " " + after))
+    runs = [r for r in re.findall(r"\d[\d ,.-]*\d|\d", redacted_text) if re.sub(r"\D", "", r) not in own]
+    return numeric and any(len(re.sub(r"\D", "", r)) >= 2 for r in runs)
+
+
+def _detail_word(word: Word, sentence: tuple[str, str, str], span: tuple[float, float]) -> bool:
+    """Whether a transcribed word belongs to the detail: by its spelling when it is one of the
+    detail's words, else by time (mostly inside the detail's true span)."""
+    token = "".join(_tokens(word.word))
+    if token and token in set(_tokens(sentence[1])):
+        return True
+    if token and token in set(_tokens(sentence[0] + " " + sentence[2])):
+        return False
+    return _inside(word, span)
+
+
+def _found_whole(segments: Sequence[Segment], redactions: Sequence[Redaction],
+                 detail: tuple[float, float]) -> bool:
     """Whether every transcribed word mostly inside the detail's true span was redacted."""
-    words = [w for seg in segments for w in seg.words
-             if min(w.end_s, detail[1]) - max(w.start_s, detail[0]) > 0.5 * max(w.end_s - w.start_s, 0.01)]
-    return bool(words) and all(any(r.start_s - 1e-3 <= w.start_s and w.end_s <= r.end_s + 1e-3
-                                   for r in redactions) for w in words)
+    words = [w for seg in segments for w in seg.words if _inside(w, detail)]
+    return bool(words) and all(_redacted(w, redactions) for w in words)
 
 
 def _covered(frame: tuple[float, float], windows: list[tuple[float, float]]) -> bool:
@@ -159,6 +261,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pads", default="0,0.05,0.1,0.15,0.2,0.25,0.3,0.4",
                         help="paddings to try, seconds, comma-separated")
+    parser.add_argument("--verbose", action="store_true", help="list each detail left in the text")
+    parser.add_argument("--tune-only", action="store_true", help="report the tuning two thirds only")
     args = parser.parse_args()
     pads = [float(p) for p in args.pads.split(",")]
     model = tiny_en()
@@ -167,14 +271,24 @@ def main() -> int:
     results: dict[int, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-pii-") as tmp:
         for i in range(len(SENTENCES)):
+            if args.tune_only and i % 3 == 2:
+                continue
             spoken = speak(i, Path(tmp))
             segments = transcribe_audio(spoken.wav, whisper=whisper, model=model).segments
             redacted = find_pii(segments, nlp=nlp)
             heard = " ".join(s.text.strip() for s in segments)
             a, b = spoken.detail_s
             found = _found_whole(segments, redacted.redactions, (a, b))
+            left = _left_in_text(SENTENCES[i], " ".join(x.text for x in redacted.segments))
+            words = [w for seg in segments for w in seg.words]
+            others = [w for w in words if not _detail_word(w, SENTENCES[i], (a, b))]
+            false_words = [w.word for w in others if _redacted(w, redacted.redactions)]
+            false = len(false_words)
             n = int((b + 2.0) * RATE) * 2
-            row: dict[str, object] = {"heard": heard, "found": found, "leaks": {}, "extra_s": {}}
+            row: dict[str, object] = {"heard": heard, "found": found, "left": left,
+                                      "leaks": {}, "extra_s": {},
+                                      "others": len(others), "false": false, "false_words": false_words,
+                                      "redacted": " ".join(x.text.strip() for x in redacted.segments)}
             for pad in pads:
                 toned = toned_windows_s(redacted.windows, RATE, n, pad_s=pad, merge_gap_s=MERGE_GAP_S)
                 left = [f for f in spoken.speech_frames if not _covered(f, toned)]
@@ -182,13 +296,21 @@ def main() -> int:
                 row["extra_s"][pad] = FRAME_S * sum(_covered(f, toned) for f in spoken.other_frames)  # type: ignore[index]
             results[i] = row
     tune = [i for i in results if i % 3 != 2]
-    held = [i for i in results if i % 3 == 2]
+    held = [] if args.tune_only else [i for i in results if i % 3 == 2]
     print(f"{len(SENTENCES)} sentences: {len(tune)} to tune on, {len(held)} held back "
           f"(every third); tiny.en transcribes, find_pii finds, merge gap {MERGE_GAP_S} s\n")
     for name, ids in (("tune", tune), ("held back", held)):
-        missed = [i for i in ids if not results[i]["found"]]
-        print(f"{name}: {len(ids) - len(missed)} of {len(ids)} details found whole in the transcript"
-              + (f"; not found: {', '.join(repr(SENTENCES[i][1]) for i in missed)}" if missed else ""))
+        missed = [i for i in ids if results[i]["left"]]
+        others = sum(int(results[i]["others"]) for i in ids)  # type: ignore[call-overload]
+        false = sum(int(results[i]["false"]) for i in ids)  # type: ignore[call-overload]
+        print(f"{name}: details left in the text {len(missed)} of {len(ids)}; non-personal words "
+              f"redacted {false} of {others} ({100 * false / max(others, 1):.1f}%)")
+        if args.verbose:
+            for i in missed:
+                print(f"  left: {SENTENCES[i][1]!r} -> {results[i]['redacted']!r}")
+            for i in ids:
+                if results[i]["false_words"]:
+                    print(f"  redacted, not personal: {results[i]['false_words']} in {results[i]['redacted']!r}")
     print(f"\n{'pad s':>6} {'tune: details leaking':>22} {'held back: leaking':>19} "
           f"{'other speech toned, s per detail':>33}")
     chosen = None
