@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(BIN)/bwv run data/samples --settle-seconds 0
+	@echo "The results are in $(BWV_HOME): try $(BIN)/bwv export flags, or $(BIN)/bwv user add NAME --role tip and $(BIN)/bwv serve for the review app."
 
 test: setup
 	$(BIN)/python -m pytest

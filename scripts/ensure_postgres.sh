@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start Debian's PostgreSQL and make a throwaway database for the test suite.
 # Prints the SQLAlchemy URL on standard output (its own role and database). Installs the server with apt-get (as root) when missing.
-# As root it uses Debian's cluster; as any other user, a private cluster in a folder of its own.
+# As root it uses Debian's cluster; as any other user, a private cluster in a folder of its own,
+# and a line "started PG_CTL DATADIR" before the URL when this call started it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/ensure_system_deps.sh" postgresql >&2
@@ -20,6 +21,7 @@ if [ "$(id -u)" -ne 0 ]; then
     if ! "$bin/pg_ctl" -D "$base/data" status >/dev/null 2>&1; then
         "$bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w \
             -o "-c listen_addresses='' -c unix_socket_directories='$base' -p $port" start >&2
+        echo "started $bin/pg_ctl $base/data"  # the caller stops what it started
     fi
     db="bwv_test_$$_$(date +%s)"
     "$bin/createdb" -h "$base" -p "$port" -U "$user" "$db"

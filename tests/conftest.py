@@ -204,8 +204,10 @@ def postgres_url():
                           text=True, timeout=600, stdin=subprocess.DEVNULL)
     if made.returncode != 0:
         pytest.fail(f"cannot start PostgreSQL for the store tests:\n{made.stderr}")
-    url = made.stdout.strip().splitlines()[-1]
+    lines = made.stdout.strip().splitlines()
+    url = lines[-1]
     yield url
+    started = [line.split(" ", 2)[1:] for line in lines[:-1] if line.startswith("started ")]
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -214,6 +216,9 @@ def postgres_url():
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
     engine.dispose()
+    for pg_ctl, data in started:  # a private server this session started (not root): stop it
+        subprocess.run([pg_ctl, "-D", data, "-m", "fast", "stop"], capture_output=True, timeout=120,
+                       stdin=subprocess.DEVNULL, check=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -112,3 +112,47 @@ def test_the_cli_reads_an_upgraded_instance(tmp_path: Path, name: str) -> None:
     assert out[0].startswith("source,sha256,state,reason,duration,names")
     assert sorted(line.split(",")[0] for line in out[1:]) == [
         "02_missing_daughter.mp4", "05_street_disturbance.mp4"]
+
+
+def _open_at_once(url: str, processes: int = 4) -> list[str]:
+    """Open the same new database from several processes at the same moment; their errors."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.time() + 2.0
+    code = ("import sys, time; from pipeline.store import open_store; "
+            f"time.sleep(max(0.0, {start!r} - time.time())); open_store(sys.argv[1])")
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for _ in range(processes)]
+    errors = []
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        if proc.returncode:
+            errors.append(err.strip().splitlines()[-1])
+    return errors
+
+
+def test_processes_that_open_a_new_sqlite_instance_at_once_take_turns(tmp_path: Path) -> None:
+    """`bwv watch` and a test (or `bwv serve`) opening a fresh instance together once failed
+    with "table media already exists": each ran the first migration."""
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'try{attempt}.sqlite3'}"
+        assert _open_at_once(url) == []
+        store = Store(url)
+        assert _version(store) == _head()
+        store.engine.dispose()
+
+
+def test_processes_that_open_a_new_postgresql_instance_at_once_take_turns(postgres_url: str) -> None:
+    engine = create_engine(postgres_url)
+    for _attempt in range(3):
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        assert _open_at_once(postgres_url) == []
+    engine.dispose()
+    store = Store(postgres_url)
+    assert _version(store) == _head()
+    store.engine.dispose()

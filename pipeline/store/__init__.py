@@ -7,13 +7,15 @@ interrupted earlier attempt may have left, so a stage can always be rerun.
 
 from __future__ import annotations
 
+import fcntl
 import getpass
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +27,9 @@ from pipeline.store.feedback import FeedbackQueries
 from pipeline.store.media import MediaQueries
 from pipeline.store.report import ReportQueries
 from pipeline.store.retention import RetentionQueries
+
+#: The PostgreSQL advisory lock that migrating processes take turns on ("bwvm").
+_MIGRATION_LOCK = 0x6277766D
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -73,18 +78,45 @@ class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, Re
             yield session
 
     def migrate(self) -> None:
-        """Bring the schema up to date with Alembic (idempotent)."""
+        """Bring the schema up to date with Alembic (idempotent).
+
+        Processes that open a new instance at once (``bwv watch`` and ``bwv serve`` started
+        together) take turns: on PostgreSQL an advisory lock held by the migrating
+        transaction, on SQLite (whose DDL is not transactional here) an exclusive lock on a
+        file beside the database. The second finds the schema up to date.
+        """
         from alembic import command
         from alembic.config import Config
 
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         try:
-            with self.engine.begin() as conn:
+            with self._migration_lock(), self.engine.begin() as conn:
+                if self.engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except OperationalError as exc:
             raise StoreError(f"cannot open the database {self.engine.url!r}: {exc.orig}") from exc
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """On a SQLite file, an exclusive ``flock`` on ``<database>.migrate.lock``."""
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        lock = Path(f"{database}.migrate.lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot open the database {self.engine.url!r}: cannot create {lock}: "
+                             f"{exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
 
 def open_store(url: str) -> Store:
