@@ -195,6 +195,11 @@ def test_manifest_records_source_range_redactions_and_who(pack) -> None:
     assert (f"looked at {faces['frames_detected']} of the clip's {faces['frames']} frames and found "
             f"faces in {faces['frames_with_faces']} of them") in handout
     assert "are replaced" not in handout and "Faces are blurred" not in handout
+    # Checked again before it was written: the audio by a second model, the texts again.
+    checked = manifest["redaction"]["checked_before_writing"]
+    assert checked["verifier"].startswith("whisper base (") and checked["found"] == 0
+    assert checked["audio_retranscribed_s"] == 17.0 and checked["audio_words_heard"] > 10
+    assert "transcribed again by a second model (whisper base" in handout
     assert manifest["export"]["to"] == "L&D team" and manifest["export"]["reason"] == "Module 3: first disclosures"
     # The trainer the CLI acted for, and the operating-system user who ran it.
     assert manifest["export"]["by"] == "tom" and manifest["export"]["role"] == "trainer"
@@ -454,6 +459,14 @@ def test_the_handout_states_what_was_done_and_no_more() -> None:
         "Automatic detection works on the words as transcribed and can miss what was misheard; "
         "nothing else was checked.",
     ]
+    checked = {"verifier": "whisper base (0123456789ab)", "found": 0}
+    assert what_was_done({"faces": {"detector": None}, "transcript": {}, "feedback": {},
+                          "checked_before_writing": checked})[-2:] == [
+        "Before the pack was written, its redacted audio was transcribed again by a second model "
+        "(whisper base (0123456789ab)), and what it heard, the subtitles and the feedback were "
+        "checked again: nothing personal was found.",
+        "Automatic checks can still miss what neither model heard clearly.",
+    ]
     assert what_was_done({"faces": {"detector": None}, "transcript": {}, "feedback": {}}) == [
         "No video: this moment is audio only.",
         "Automatic detection found no personal details to replace in the transcript or audio.",
@@ -461,3 +474,37 @@ def test_the_handout_states_what_was_done_and_no_more() -> None:
         "nothing else was checked.",
     ]
 
+
+
+def test_a_detail_the_transcript_missed_stops_the_export(home: Path, tmp_path: Path) -> None:
+    """Whisper mishears a name, so the first pass cannot find it and the audio keeps it: the
+    verifier (the base model, on the redacted audio) hears it, and nothing is written."""
+    store = open_store(f"sqlite:///{home / 'bwv.sqlite3'}")
+    annotation = _ids(home)["audio"]
+    media_id = store.annotation(annotation).media_id
+    from sqlalchemy import select
+
+    from pipeline.store import schema as db
+
+    with store.session() as s:  # the transcript as a mishearing would have it
+        for seg in s.scalars(select(db.Segment).where(db.Segment.media_id == media_id)):
+            words = json.loads(seg.words_json)
+            for word in words:
+                if re.sub(r"\W", "", word["word"]).lower() in {"my", "name", "is", "sarah", "thompson"}:
+                    word["word"] = "the"
+            seg.words_json = json.dumps(words)
+            seg.text = " ".join(w["word"] for w in words)
+    out = tmp_path / "pack.zip"
+    done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "r",
+               "--recipient", "t", "-o", str(out))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert re.match(r"error: the teaching pack was not written: the check before writing found "
+                    rf"personal details left in it \(moment {annotation}: name in the audio at "
+                    r"\d+\.\d s", done.stderr), done.stderr
+    assert "sarah" not in done.stderr.lower() and "thompson" not in done.stderr.lower()
+    assert not out.exists() and not list(tmp_path.glob(".pack.zip*"))
+    stopped = store.audit_page(offset=0, limit=5, action="teach-export-stopped")[0]
+    assert len(stopped) == 1 and stopped[0].object == f"annotations:{annotation}"
+    assert stopped[0].detail.startswith(f"moment {annotation}: name in the audio at ")
+    assert store.audit_page(offset=0, limit=5, action="teach-export")[1] == 1  # only the stop
+    store.engine.dispose()

@@ -68,8 +68,15 @@ def what_was_done(redaction: dict[str, Any]) -> list[str]:
     feedback = _counted(redaction["feedback"])
     if feedback:
         lines.append(f"Replaced in the practitioner's feedback: {feedback}.")
-    lines.append("Automatic detection works on the words as transcribed and can miss what was "
-                 "misheard; nothing else was checked.")
+    checked = redaction.get("checked_before_writing")
+    if checked:
+        lines.append(f"Before the pack was written, its redacted audio was transcribed again by a "
+                     f"second model ({checked['verifier']}), and what it heard, the subtitles and "
+                     f"the feedback were checked again: nothing personal was found.")
+        lines.append("Automatic checks can still miss what neither model heard clearly.")
+    else:
+        lines.append("Automatic detection works on the words as transcribed and can miss what was "
+                     "misheard; nothing else was checked.")
     return lines
 
 

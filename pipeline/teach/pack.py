@@ -22,7 +22,7 @@ import wave
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from pipeline.store.base import inside_file
 from pipeline.store.exports import to_vtt
 from pipeline.teach.handout import PAD_S, Moment, build_manifest, flags_in, render_handout
 from pipeline.teach.pii import find_pii, join_words, load_pii_nlp, redact_audio, toned_windows_s
+from pipeline.teach.verify import PackNotClean, Verifier, base_verifier, check_moment
 
 log = logging.getLogger("bwv.teach")
 
@@ -204,8 +205,9 @@ def _sha256_file(path: Path) -> str:
 
 
 RedactMoment = Callable[[Moment, Path, Path], dict[str, Any]]
-#: Loads the models an export needs: spaCy with its entity recogniser, and the face redactor.
-Models = Callable[[], tuple[Any, RedactMoment]]
+#: Loads the models an export needs: spaCy with its entity recogniser, the face redactor and
+#: the verifier that transcribes the redacted audio again.
+Models = Callable[[], tuple[Any, RedactMoment, Verifier]]
 
 
 def export_pack(instance: Instance, store: Store, request: ExportRequest, out: Path, *,
@@ -221,7 +223,7 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
     moments = plan_moments(instance, store, request.annotation_ids)
     for moment in moments:
         verify_original(store, moment, actor=request.actor)
-    nlp, redact_video = models()
+    nlp, redact_video, verifier = models()
     at = clock.now()
     exported = {"by": request.exporter, "role": request.role, "audit_actor": request.actor,
                 "to": request.recipient.strip(), "reason": request.reason.strip(),
@@ -233,20 +235,37 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
     tmp_zip = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     summaries = []
     try:
+        # First the words and the sound of every moment, each checked again; only a clean
+        # pack goes on to the (slow) face redaction and the zip.
+        prepared, findings = [], []
+        for moment in moments:
+            here = work / f"moment-{moment.annotation.id}"
+            here.mkdir()
+            segments = _clip_segments(store.load_segments(moment.media.id),
+                                      moment.start_s, moment.end_s)
+            redacted = find_pii(segments, nlp=nlp)
+            feedback = find_pii([_as_segment(moment.annotation.feedback)], nlp=nlp)
+            original = _extract_audio(moment)
+            toned = toned_windows_s(redacted.windows, AUDIO_RATE, len(original))
+            wav = here / "audio.wav"
+            _write_wav(wav, redact_audio(original, AUDIO_RATE, redacted.windows))
+            # The check listens with the windows silent: a tone sends Whisper into loops of
+            # invented words over the speech after it; silence it skips.
+            silenced = here / "check.wav"
+            _write_wav(silenced, redact_audio(original, AUDIO_RATE, redacted.windows, mode="silence"))
+            found, checked = check_moment(moment.annotation.id, audio_wav=silenced, toned=toned,
+                                          subtitles=redacted.segments, feedback=feedback.segments,
+                                          nlp=nlp, verifier=verifier)
+            findings += found
+            prepared.append((moment, here, redacted, feedback, toned, wav, checked))
+        if findings:
+            store.audit(actor=request.actor, action="teach-export-stopped",
+                        obj="annotations:" + ",".join(str(m.annotation.id) for m in moments),
+                        detail="; ".join(f.describe() for f in findings))
+            raise PackNotClean(findings)
         with zipfile.ZipFile(tmp_zip, "w") as pack:
-            for moment in moments:
-                folder = f"moment-{moment.annotation.id}"
-                here = work / folder
-                here.mkdir()
-                segments = _clip_segments(store.load_segments(moment.media.id),
-                                          moment.start_s, moment.end_s)
-                redacted = find_pii(segments, nlp=nlp)
-                feedback = find_pii([_as_segment(moment.annotation.feedback)], nlp=nlp)
-                original = _extract_audio(moment)
-                samples = redact_audio(original, AUDIO_RATE, redacted.windows)
-                toned = toned_windows_s(redacted.windows, AUDIO_RATE, len(original))
-                wav = here / "audio.wav"
-                _write_wav(wav, samples)
+            for moment, here, redacted, feedback, toned, wav, checked in prepared:
+                folder = here.name
                 if moment.media.has_video:
                     clip = here / "clip.mp4"
                     faces = redact_video(moment, wav, clip)
@@ -262,6 +281,8 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
                 flags = flags_in(store, rubric, moment)
                 manifest = build_manifest(moment, redacted, feedback, faces, exported, toned=toned,
                                           files={p.name: _sha256_file(p) for p in (clip, vtt)})
+                manifest["redaction"]["checked_before_writing"] = {
+                    **checked, "verifier": verifier.name}  # type: ignore[attr-defined]
                 handout = here / "handout.html"
                 handout.write_text(render_handout(moment, redacted.segments,
                                                  _text_of(feedback.segments), flags, exported,
@@ -307,8 +328,9 @@ def _defaults() -> tuple[Any, Any]:
     return load_pii_nlp(), FaceDetector()
 
 
-def _default_models() -> tuple[Any, RedactMoment]:
-    """spaCy with its entities, and CenterFace blurring through ``pipeline.teach.faces``."""
+def _default_models(instance: Instance) -> tuple[Any, RedactMoment, Verifier]:
+    """spaCy with its entities, CenterFace blurring through ``pipeline.teach.faces``, and the
+    ``base`` Whisper model as the verifier (a different model from the batch's)."""
     from pipeline.teach.faces import redact_video
 
     nlp, detector = _defaults()
@@ -322,7 +344,7 @@ def _default_models() -> tuple[Any, RedactMoment]:
                 "detections": stats.detections,
                 "detected_at": f"{stats.detect_width}x{stats.detect_height}"}
 
-    return nlp, blur
+    return nlp, blur, base_verifier(instance.models_dir)
 
 
 def export_with_defaults(instance: Instance, store: Store, request: ExportRequest, out: Path, *,
@@ -332,4 +354,4 @@ def export_with_defaults(instance: Instance, store: Store, request: ExportReques
     from pipeline.flagging.rubric import load_rubric
 
     return export_pack(instance, store, request, out, rubric=rubric or load_rubric(),
-                       models=_default_models)
+                       models=partial(_default_models, instance))

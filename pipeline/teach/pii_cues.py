@@ -111,6 +111,8 @@ def _following(text: str, words: Sequence[Placed], i: int, cue: _Cue) -> list[in
         core = word.strip(" ,.;:!?\"'").lower()
         if k > i and words[k].start_s - words[k - 1].end_s >= PAUSE_S:
             break
+        if re.fullmatch(r"\[[A-Z]+\]", word.strip(" ,.;:!?\"'")):
+            break  # already a placeholder: the detail there is redacted
         if core in _CLAUSE and not (cue.needs_number and core == "and" and k + 1 < len(words)
                                     and _numeric(text[words[k + 1].start:words[k + 1].end])):
             break  # "... two thousand and one" goes on; "... and she" does not

@@ -40,11 +40,15 @@ ENTITY_KINDS = {
 def _analyzer(nlp: Language) -> tuple[Any, Any]:
     """An AnalyzerEngine with only the recognisers above, over this spaCy pipeline."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
     from presidio_analyzer.predefined_recognizers.country_specific import uk
 
-    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": nlp.meta.get("name", "en")}])
+    # Presidio's own spaCy-entity recogniser is not used (bwv's rules read the entities), so
+    # none of spaCy's labels are handed on; otherwise Presidio warns about each it cannot map.
+    labels = getattr(nlp.get_pipe("ner"), "labels", ()) if "ner" in nlp.pipe_names else ()
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": nlp.meta.get("name", "en")}],
+                            ner_model_configuration=NerModelConfiguration(labels_to_ignore=list(labels)))
     engine.nlp = {"en": nlp}  # type: ignore[assignment]  # bwv's pipeline: Presidio loads none
     registry = RecognizerRegistry(supported_languages=["en"])
     for recogniser in (uk.uk_postcode_recognizer.UkPostcodeRecognizer(),

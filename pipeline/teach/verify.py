@@ -1,0 +1,123 @@
+"""Check a teaching pack's moment before it is written: is anything personal left?
+
+Detection on a transcript Whisper got wrong will always miss something, so the pack is
+checked again on what it will show and play:
+
+- its **audio**, after redaction, is transcribed again by a different model (``base``,
+  where the batch used ``tiny.en``) and the detectors run on what that model heard; a
+  detail it hears outside the redacted windows is a leak (it listens with the windows
+  silent rather than toned: a tone sends Whisper into loops of invented words);
+- its **subtitles** and the **handout's feedback**, placeholders and all, go through the
+  detectors once more (a town said just after an ``[ADDRESS]`` is found in context).
+
+Any finding stops the export; the trainer is shown the kind and the time, never the words.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.batch.media import run_tool
+from pipeline.errors import InvalidRequestError, MediaError
+from pipeline.records import Segment, Transcription
+from pipeline.teach.pii import find_pii
+
+#: How far outside a toned window a detail the verifier hears may start and still count as
+#: inside it (word times from a second model differ a little).
+WINDOW_SLACK_S = 0.15
+_PLACEHOLDER = re.compile(r"\[[A-Z]+\]")
+
+#: Transcribes a 16 kHz mono WAV with the verifier model; its ``name`` says which.
+Verifier = Callable[[Path], Transcription]
+
+
+def base_verifier(models_dir: Path) -> Verifier:
+    """The bundled ``base`` model (assembled once into ``models_dir``) as the verifier."""
+    from pipeline.batch.models import resolve_speech_model
+    from pipeline.batch.transcribe import load_whisper, transcribe_audio
+
+    model = resolve_speech_model("base", models_dir=models_dir)
+    whisper = load_whisper(model)
+
+    def verify(wav: Path) -> Transcription:
+        return transcribe_audio(wav, whisper=whisper, model=model)
+
+    verify.name = f"whisper base ({model.sha256[:12]})"  # type: ignore[attr-defined]
+    return verify
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something personal found in a pack about to be written: where, what kind, when."""
+
+    moment: int  # the annotation id
+    where: str  # "audio", "subtitles" or "handout"
+    kind: str
+    at_s: float | None  # seconds into the moment's clip (None for the handout's feedback)
+
+    def describe(self) -> str:
+        """One line for the trainer, without the words themselves."""
+        at = f" at {self.at_s:.1f} s" if self.at_s is not None else ""
+        return f"moment {self.moment}: {self.kind.lower()} in the {self.where}{at}"
+
+
+class PackNotClean(InvalidRequestError):
+    """The check found personal details left: the pack was not written."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = tuple(findings)
+        super().__init__(
+            "the teaching pack was not written: the check before writing found personal details "
+            "left in it (" + "; ".join(f.describe() for f in self.findings) + "). Redact them "
+            "or leave the moment out, then export again"
+        )
+
+
+def _outside(start_s: float, end_s: float, toned: Sequence[tuple[float, float]]) -> bool:
+    """Whether a detail the verifier heard lies mostly outside the toned-out windows: a model
+    listening to a tone may put words inside it or at its very edge, which are no leak."""
+    length = max(end_s - start_s, 1e-3)
+    covered = sum(max(0.0, min(end_s, b + WINDOW_SLACK_S) - max(start_s, a - WINDOW_SLACK_S))
+                  for a, b in toned)
+    return covered < 0.5 * length
+
+
+def _new_details(segments: Sequence[Segment], nlp: Any) -> list[Any]:
+    """What the detectors find in already-redacted text, less the placeholders themselves."""
+    words = [w for seg in segments for w in seg.words]
+    found = []
+    for r in find_pii(segments, nlp=nlp).redactions:
+        covered = [w for w in words if r.start_s <= w.start_s and w.end_s <= r.end_s]
+        if not all(_PLACEHOLDER.fullmatch(w.word.strip(" ,.;:!?'\"")) for w in covered):
+            found.append(r)
+    return found
+
+
+def check_moment(moment: int, *, audio_wav: Path, toned: Sequence[tuple[float, float]],
+                 subtitles: Sequence[Segment], feedback: Sequence[Segment], nlp: Any,
+                 verifier: Verifier) -> tuple[list[Finding], dict[str, Any]]:
+    """Findings for one moment, and what was checked (for the manifest)."""
+    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+        wav16 = Path(tmp) / "speech.wav"
+        proc = run_tool(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+                         "-i", str(audio_wav), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
+                         str(wav16)], timeout_s=300.0)
+        if proc.returncode != 0:
+            raise MediaError(f"cannot prepare the pack's audio for its check: "
+                             f"{proc.stderr.decode('utf-8', 'replace')[-200:]}")
+        heard = verifier(wav16)
+    findings = [Finding(moment, "audio", r.kind, round(r.start_s, 2))
+                for r in find_pii(list(heard.segments), nlp=nlp).redactions
+                if _outside(r.start_s, r.end_s, toned)]
+    findings += [Finding(moment, "subtitles", r.kind, round(r.start_s, 2))
+                 for r in _new_details(subtitles, nlp)]
+    findings += [Finding(moment, "handout", r.kind, None) for r in _new_details(feedback, nlp)]
+    checked = {"audio_retranscribed_s": round(heard.audio_s, 2),
+               "audio_words_heard": heard.word_count,
+               "texts": ["subtitles", "handout feedback"], "found": len(findings)}
+    return findings, checked
