@@ -49,8 +49,10 @@ from pipeline.teach.pii import (  # noqa: E402
     Redaction,
     find_pii,
     load_pii_nlp,
+    redact_audio,
     toned_windows_s,
 )
+from pipeline.teach.verify import base_verifier, details_heard  # noqa: E402
 from scripts.footage import synthesize_line  # noqa: E402
 
 RATE = 16_000
@@ -263,11 +265,14 @@ def main() -> int:
                         help="paddings to try, seconds, comma-separated")
     parser.add_argument("--verbose", action="store_true", help="list each detail left in the text")
     parser.add_argument("--tune-only", action="store_true", help="report the tuning two thirds only")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip the check before writing (the base model on the redacted audio)")
     args = parser.parse_args()
     pads = [float(p) for p in args.pads.split(",")]
     model = tiny_en()
     whisper = load_whisper(model)
     nlp = load_pii_nlp()
+    verifier = None if args.no_check else base_verifier(Path(tempfile.mkdtemp(prefix="bench-models-")))
     results: dict[int, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-pii-") as tmp:
         for i in range(len(SENTENCES)):
@@ -285,7 +290,19 @@ def main() -> int:
             false_words = [w.word for w in others if _redacted(w, redacted.redactions)]
             false = len(false_words)
             n = int((b + 2.0) * RATE) * 2
-            row: dict[str, object] = {"heard": heard, "found": found, "left": left,
+            caught = False
+            if verifier is not None:  # the check before writing: the base model on the redacted audio
+                noisy, _rate = _read(spoken.wav)
+                silent = redact_audio(noisy, RATE, redacted.windows, mode="silence")
+                check_wav = Path(tmp) / f"check{i}.wav"
+                with wave.open(str(check_wav), "wb") as w:
+                    w.setnchannels(1)
+                    w.setsampwidth(2)
+                    w.setframerate(RATE)
+                    w.writeframes((np.clip(silent, -1, 1) * 32767).astype("<i2").tobytes())
+                toned_now = toned_windows_s(redacted.windows, RATE, len(noisy))
+                caught = bool(details_heard(verifier(check_wav).segments, toned_now, nlp))
+            row: dict[str, object] = {"heard": heard, "found": found, "left": left, "caught": caught,
                                       "leaks": {}, "extra_s": {},
                                       "others": len(others), "false": false, "false_words": false_words,
                                       "redacted": " ".join(x.text.strip() for x in redacted.segments)}
@@ -305,6 +322,12 @@ def main() -> int:
         false = sum(int(results[i]["false"]) for i in ids)  # type: ignore[call-overload]
         print(f"{name}: details left in the text {len(missed)} of {len(ids)}; non-personal words "
               f"redacted {false} of {others} ({100 * false / max(others, 1):.1f}%)")
+        if not args.no_check:
+            stopped = [i for i in missed if results[i]["caught"]]
+            false_stops = [i for i in ids if results[i]["caught"] and not results[i]["left"]]
+            print(f"  the check before writing stops {len(stopped)} of those {len(missed)}: left after "
+                  f"both {len(missed) - len(stopped)} of {len(ids)}; it also stops {len(false_stops)} "
+                  f"of the {len(ids) - len(missed)} with nothing left")
         if args.verbose:
             for i in missed:
                 print(f"  left: {SENTENCES[i][1]!r} -> {results[i]['redacted']!r}")

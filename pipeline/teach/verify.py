@@ -87,6 +87,11 @@ def _outside(start_s: float, end_s: float, toned: Sequence[tuple[float, float]])
     return covered < 0.5 * length
 
 
+def details_heard(heard: Sequence[Segment], toned: Sequence[tuple[float, float]], nlp: Any) -> list[Any]:
+    """The details the verifier heard mostly outside the redacted windows."""
+    return [r for r in find_pii(list(heard), nlp=nlp).redactions if _outside(r.start_s, r.end_s, toned)]
+
+
 def _new_details(segments: Sequence[Segment], nlp: Any) -> list[Any]:
     """What the detectors find in already-redacted text, less the placeholders themselves."""
     words = [w for seg in segments for w in seg.words]
@@ -112,8 +117,7 @@ def check_moment(moment: int, *, audio_wav: Path, toned: Sequence[tuple[float, f
                              f"{proc.stderr.decode('utf-8', 'replace')[-200:]}")
         heard = verifier(wav16)
     findings = [Finding(moment, "audio", r.kind, round(r.start_s, 2))
-                for r in find_pii(list(heard.segments), nlp=nlp).redactions
-                if _outside(r.start_s, r.end_s, toned)]
+                for r in details_heard(heard.segments, toned, nlp)]
     findings += [Finding(moment, "subtitles", r.kind, round(r.start_s, 2))
                  for r in _new_details(subtitles, nlp)]
     findings += [Finding(moment, "handout", r.kind, None) for r in _new_details(feedback, nlp)]
