@@ -301,7 +301,7 @@ def main() -> int:
                     w.setframerate(RATE)
                     w.writeframes((np.clip(silent, -1, 1) * 32767).astype("<i2").tobytes())
                 toned_now = toned_windows_s(redacted.windows, RATE, len(noisy))
-                caught = bool(details_heard(verifier(check_wav).segments, toned_now, nlp))
+                caught = bool(details_heard(verifier.transcribe(check_wav).segments, toned_now, nlp))
             row: dict[str, object] = {"heard": heard, "found": found, "left": left, "caught": caught,
                                       "leaks": {}, "extra_s": {},
                                       "others": len(others), "false": false, "false_words": false_words,

@@ -281,8 +281,7 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
                 flags = flags_in(store, rubric, moment)
                 manifest = build_manifest(moment, redacted, feedback, faces, exported, toned=toned,
                                           files={p.name: _sha256_file(p) for p in (clip, vtt)})
-                manifest["redaction"]["checked_before_writing"] = {
-                    **checked, "verifier": verifier.name}  # type: ignore[attr-defined]
+                manifest["redaction"]["checked_before_writing"] = {**checked, "verifier": verifier.name}
                 handout = here / "handout.html"
                 handout.write_text(render_handout(moment, redacted.segments,
                                                  _text_of(feedback.segments), flags, exported,

@@ -19,6 +19,7 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,12 @@ from pipeline.teach.pii import find_pii
 WINDOW_SLACK_S = 0.15
 _PLACEHOLDER = re.compile(r"\[[A-Z]+\]")
 
-#: Transcribes a 16 kHz mono WAV with the verifier model; its ``name`` says which.
-Verifier = Callable[[Path], Transcription]
+@dataclass(frozen=True)
+class Verifier:
+    """The second model that listens to a pack's redacted audio."""
+
+    name: str  # as the manifest and handout name it
+    transcribe: Callable[[Path], Transcription]  # a 16 kHz mono WAV -> what it heard
 
 
 def base_verifier(models_dir: Path) -> Verifier:
@@ -43,12 +48,8 @@ def base_verifier(models_dir: Path) -> Verifier:
 
     model = resolve_speech_model("base", models_dir=models_dir)
     whisper = load_whisper(model)
-
-    def verify(wav: Path) -> Transcription:
-        return transcribe_audio(wav, whisper=whisper, model=model)
-
-    verify.name = f"whisper base ({model.sha256[:12]})"  # type: ignore[attr-defined]
-    return verify
+    return Verifier(f"whisper base ({model.sha256[:12]})",
+                    partial(transcribe_audio, whisper=whisper, model=model))
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def check_moment(moment: int, *, audio_wav: Path, toned: Sequence[tuple[float, f
         if proc.returncode != 0:
             raise MediaError(f"cannot prepare the pack's audio for its check: "
                              f"{proc.stderr.decode('utf-8', 'replace')[-200:]}")
-        heard = verifier(wav16)
+        heard = verifier.transcribe(wav16)
     findings = [Finding(moment, "audio", r.kind, round(r.start_s, 2))
                 for r in details_heard(heard.segments, toned, nlp)]
     findings += [Finding(moment, "subtitles", r.kind, round(r.start_s, 2))
