@@ -15,6 +15,7 @@ says before a detail ("my postcode is", "date of birth", "PC", "my number is") a
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -85,15 +86,19 @@ CUES = (
 )
 
 
+#: A placeholder that redaction put in place of a detail: "[NAME]", "[PHONE]".
+PLACEHOLDER = re.compile(r"\[[A-Z]+\]")
+
+
 def cued_spans(text: str, words: Sequence[Placed]) -> Iterator[Span]:
     """What follows each cue, up to the next pause, as one detail of the cue's kind."""
     starts = [w.start for w in words]
+    said = [text[w.start:w.end] for w in words]
     for cue in CUES:
         for m in cue.pattern.finditer(text):
-            i = next((k for k, s in enumerate(starts) if s >= m.end()), len(words))
-            taken = _following(text, words, i, cue)
+            taken = _following(said, words, bisect.bisect_left(starts, m.end()), cue)
             if taken:
-                last = text[words[taken[-1]].start:words[taken[-1]].end]
+                last = said[taken[-1]]
                 yield cue.kind, words[taken[0]].start, words[taken[-1]].start + len(last.rstrip(",.;:!?"))
 
 
@@ -103,26 +108,26 @@ _NOT_ADDRESSES = frozenset("home the moment present minute mine his hers theirs 
 _AFTER_ADDRESS = frozenset("with for since because near until till from".split())
 
 
-def _following(text: str, words: Sequence[Placed], i: int, cue: _Cue) -> list[int]:
+def _following(said: Sequence[str], words: Sequence[Placed], i: int, cue: _Cue) -> list[int]:
+    """The indexes of the words after a cue (from ``i``) that make its detail."""
     taken: list[int] = []
     k = i
     while k < len(words) and len(taken) < cue.max_words:
-        word = text[words[k].start:words[k].end]
+        word = said[k]
         core = word.strip(" ,.;:!?\"'").lower()
         if k > i and words[k].start_s - words[k - 1].end_s >= PAUSE_S:
             break
-        if re.fullmatch(r"\[[A-Z]+\]", word.strip(" ,.;:!?\"'")):
+        if PLACEHOLDER.fullmatch(word.strip(" ,.;:!?\"'")):
             break  # already a placeholder: the detail there is redacted
         if core in _CLAUSE and not (cue.needs_number and core == "and" and k + 1 < len(words)
-                                    and _numeric(text[words[k + 1].start:words[k + 1].end])):
+                                    and _numeric(said[k + 1])):
             break  # "... two thousand and one" goes on; "... and she" does not
         if cue.capitalised and not word.strip()[:1].isupper():
             break
         if cue.kind == "ADDRESS" and (core in _AFTER_ADDRESS or (not taken and core in _NOT_ADDRESSES)):
             break
-        if cue.needs_number and len(taken) >= 2 and not any(
-                _numeric(text[words[t].start:words[t].end]) for t in taken[-2:]) and any(
-                _numeric(text[words[t].start:words[t].end]) for t in taken):
+        if cue.needs_number and len(taken) >= 2 and not any(_numeric(said[t]) for t in taken[-2:]) \
+                and any(_numeric(said[t]) for t in taken):
             break  # two words in a row that are not numbers: the number has ended
         if core and (taken or core not in _LEADING):
             taken.append(k)
@@ -130,7 +135,7 @@ def _following(text: str, words: Sequence[Placed], i: int, cue: _Cue) -> list[in
             break  # a clause or sentence ends with this word ("VS34QT," "…com.")
         k += 1
     if cue.needs_number:
-        numeric = [t for t in taken if _numeric(text[words[t].start:words[t].end])]
+        numeric = [t for t in taken if _numeric(said[t])]
         return taken[taken.index(numeric[0]):taken.index(numeric[-1]) + 1] if numeric else []
     return taken
 
@@ -146,11 +151,14 @@ _TOKEN = re.compile(r"\S+")
 _DOTTED = re.compile(r"\b[\w\-]+(?:\.[\w\-]+)+\.(?:com|co\.uk|co|org|net|uk|gov\.uk|ac\.uk|nhs\.uk|io|me|info)\b", re.I)
 
 
+#: A code of letters with two or more digits: "KM12", "VS34QT".
+_CODE = re.compile(r"^(?=.*[a-z])(?=(?:.*\d){2})[a-z0-9]{4,}$", re.I)
+
+
 def dotted_addresses(text: str) -> Iterator[Span]:
     """Tokens shaped like an e-mail or web address, with or without an "@"."""
     for m in _DOTTED.finditer(text):
         yield "EMAIL", m.start(), m.end()
-_CODE = re.compile(r"^(?=.*[a-z])(?=(?:.*\d){2})[a-z0-9]{4,}$", re.I)
 
 
 #: Public service numbers, said to help, that identify no one.
@@ -166,27 +174,28 @@ def number_runs(text: str) -> Iterator[Span]:
     digits = 0
     for m in _TOKEN.finditer(text):
         token = m.group().strip(",.;:!?\"'()").lower()
-        count = _digits(token, inside_run=bool(run))
+        count = digits_said(token, inside_run=bool(run))
         if count and not (token == "one" and not run and _is_pronoun_one(text, m)):
             run.append(m)
             digits += count
             if not re.search(r"[.;!?]$", m.group()):  # a sentence end closes the run
                 continue
-        if digits >= 3 and _identifying(text, run):
+        if digits >= 3 and _identifying(run):
             yield "NUMBER", run[0].start(), _end(run[-1])
         run, digits = [], 0
         if not count and _CODE.match(token):
             yield "NUMBER", m.start(), _end(m)
-    if digits >= 3 and _identifying(text, run):
+    if digits >= 3 and _identifying(run):
         yield "NUMBER", run[0].start(), _end(run[-1])
 
 
-def _identifying(text: str, run: list[re.Match[str]]) -> bool:
+def _identifying(run: list[re.Match[str]]) -> bool:
+    """Whether a run of digits says something other than a public number or counting."""
     said = "".join(re.sub(r"[^\w]", "", m.group().lower()) for m in run)
     return said not in PUBLIC_NUMBERS and said not in _COUNTING
 
 
-def _digits(token: str, *, inside_run: bool) -> int:
+def digits_said(token: str, *, inside_run: bool) -> int:
     """How many digits a token says: "07700" five, "seven" one, "double" one more."""
     if re.fullmatch(r"\d[\d\-/]*", token):
         return sum(c.isdigit() for c in token)

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from pipeline.teach.pii_cues import digits_said
+
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
@@ -140,8 +142,7 @@ def _spoken_phones(text: str) -> Iterator[Span]:
     """Digits said as words ("oh seven seven double oh..."): ten or more, starting with zero."""
     for m in _SPOKEN_DIGITS.finditer(text):
         items = re.findall(r"[\w]+", m.group().lower())
-        count = sum(len(w) if w.isdigit() else {"double": 1, "triple": 2, "treble": 2, "plus": 0}.get(w, 1)
-                    for w in items)
+        count = sum(digits_said(w, inside_run=True) for w in items)
         if count >= 10 and (items[0] in {"oh", "o", "zero", "nought", "plus"} or items[0].startswith("0")):
             yield "PHONE", m.start(), m.start() + len(m.group().rstrip(" ,.-"))
 

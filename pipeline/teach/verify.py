@@ -15,7 +15,6 @@ Any finding stops the export; the trainer is shown the kind and the time, never 
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,11 +26,11 @@ from pipeline.batch.media import run_tool
 from pipeline.errors import InvalidRequestError, MediaError
 from pipeline.records import Segment, Transcription
 from pipeline.teach.pii import find_pii
+from pipeline.teach.pii_cues import PLACEHOLDER
 
 #: How far outside a toned window a detail the verifier hears may start and still count as
 #: inside it (word times from a second model differ a little).
 WINDOW_SLACK_S = 0.15
-_PLACEHOLDER = re.compile(r"\[[A-Z]+\]")
 
 @dataclass(frozen=True)
 class Verifier:
@@ -99,7 +98,7 @@ def _new_details(segments: Sequence[Segment], nlp: Any) -> list[Any]:
     found = []
     for r in find_pii(segments, nlp=nlp).redactions:
         covered = [w for w in words if r.start_s <= w.start_s and w.end_s <= r.end_s]
-        if not all(_PLACEHOLDER.fullmatch(w.word.strip(" ,.;:!?'\"")) for w in covered):
+        if not all(PLACEHOLDER.fullmatch(w.word.strip(" ,.;:!?'\"")) for w in covered):
             found.append(r)
     return found
 
