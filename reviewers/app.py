@@ -156,9 +156,9 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
         return app.state.bwv.page(request, "error.html", status_code=422,
                                   title="Invalid request", message=problems)
 
-    from reviewers.pages import admin, annotations, login, media, queue, review
+    from reviewers.pages import admin, annotations, login, media, queue, review, teach
 
-    for module in (login, queue, review, media, annotations, admin):
+    for module in (login, queue, review, media, annotations, teach, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)

@@ -21,8 +21,8 @@ redacted; a *false redaction* is a redacted word outside every detail's span.
 
 Usage::
 
-    python scripts/bench_pii_audio.py
-    python scripts/bench_pii_audio.py --pads 0,0.05,0.1,0.15,0.2,0.25,0.3
+    python scripts/bench_pii.py
+    python scripts/bench_pii.py --pads 0,0.05,0.1,0.15,0.2,0.25,0.3
 """
 
 from __future__ import annotations
@@ -44,14 +44,8 @@ sys.path.insert(0, str(ROOT))
 from pipeline.batch.models import tiny_en  # noqa: E402
 from pipeline.batch.transcribe import load_whisper, transcribe_audio  # noqa: E402
 from pipeline.records import Segment, Word  # noqa: E402
-from pipeline.teach.pii import (  # noqa: E402
-    MERGE_GAP_S,
-    Redaction,
-    find_pii,
-    load_pii_nlp,
-    redact_audio,
-    toned_windows_s,
-)
+from pipeline.teach.pii import Redaction, find_pii, load_pii_nlp  # noqa: E402
+from pipeline.teach.pii_audio import MERGE_GAP_S, redact_audio, toned_windows_s  # noqa: E402
 from pipeline.teach.verify import base_verifier, details_heard  # noqa: E402
 from scripts.footage import synthesize_line  # noqa: E402
 

@@ -229,3 +229,28 @@ def test_unusable_audio_fails_cleanly(clip_360: Path, tmp_path: Path, detector) 
         redact_video(clip_360, tmp_path / "out.mp4", start_s=1.0, duration_s=1.0, audio=bad,
                      detector=detector)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audio.wav"]
+
+
+def test_a_trainers_box_is_blurred_in_its_time_range_only(tmp_path: Path, detector) -> None:
+    """A box for something that is not a face (a number plate) blurs that region in every frame
+    of its range, and nothing outside the range or the box."""
+    src = tmp_path / "street.mp4"
+    checkers = "color=size=640x360:rate=25,format=gray,geq=lum='255*mod(floor(X/8)+floor(Y/8)\\,2)'"
+    ffmpeg("-f", "lavfi", "-i", checkers, "-t", "4", "-pix_fmt", "yuv420p",
+           "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", str(src))
+    out = tmp_path / "boxed.mp4"
+    box = (1.0, 2.0, 0.25, 0.5, 0.25, 0.25)  # seconds 1-2, a quarter of the picture
+    stats = redact_video(src, out, start_s=0.0, duration_s=4.0, audio=None, detector=detector,
+                         boxes=[box])
+    frames, plain = _decode(out), _decode(src)
+    assert len(frames) == len(plain) == 100
+    x0, y0, x1, y1 = 160, 180, 320, 270
+    inside = [float(np.abs(np.diff(f[y0:y1, x0:x1].astype(int), axis=1)).mean()) for f in frames]
+    outside = [float(np.abs(f[:, 400:].astype(int) - p[:, 400:].astype(int)).mean())
+               for f, p in zip(frames, plain, strict=True)]
+    sharp = float(np.abs(np.diff(plain[0][y0:y1, x0:x1].astype(int), axis=1)).mean())
+    in_range = range(25, 51)  # frames at 1.00 .. 2.00 s
+    assert all(inside[i] < 0.35 * sharp for i in in_range)
+    assert all(inside[i] > 0.7 * sharp for i in range(100) if i < 24 or i > 52)
+    assert max(outside) < 8  # the rest of the picture is only re-encoded
+    assert stats.frames_boxed in (26, 27, 28)

@@ -10,7 +10,8 @@ import pytest
 
 from pipeline.errors import ModelError
 from pipeline.records import Segment, Word
-from pipeline.teach.pii import KINDS, Redacted, Redaction, find_pii, load_pii_nlp, redact_audio
+from pipeline.teach.pii import KINDS, Redacted, Redaction, find_pii, load_pii_nlp
+from pipeline.teach.pii_audio import redact_audio
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +263,7 @@ def test_redactions_never_hold_the_removed_words(nlp) -> None:
     everything = repr(redacted)
     assert not [w for w in removed if w in everything]
     assert [f.name for f in dataclasses.fields(Redaction)] == [
-        "kind", "start_s", "end_s", "word_count", "audio_start_s", "audio_end_s"]
+        "kind", "start_s", "end_s", "word_count", "audio_start_s", "audio_end_s", "by"]
 
 
 def test_counts_and_windows(nlp) -> None:
@@ -301,7 +302,7 @@ def test_the_widening_stops_at_the_limit_and_the_file_start() -> None:
 
 
 def test_default_audio_redaction_is_padded_and_merges_close_windows() -> None:
-    from pipeline.teach.pii import AUDIO_PAD_S, MERGE_GAP_S, toned_windows_s
+    from pipeline.teach.pii_audio import AUDIO_PAD_S, MERGE_GAP_S, toned_windows_s
 
     n = 10 * RATE
     # Two details whose padded windows are 0.3 s apart become one; one 2 s away stays apart.

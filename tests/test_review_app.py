@@ -112,6 +112,9 @@ ROUTES = [
     ("GET", "/annotations", {"tom"}, 200, None),
     # The gate is what is tested here; an export with no moments is a 400 (see test_teach.py).
     ("POST", "/teach/export", {"tom"}, 400, {"reason": "module 3", "recipient": "L&D"}),
+    ("POST", "/teach/review", {"tom"}, 400, {"reason": "module 3", "recipient": "L&D"}),
+    # alice's draft: not exportable, so no frame of it either (a submitted one: test_teach.py).
+    ("GET", "/teach/frame/{annotation}", {"tom"}, 404, None),
     ("GET", "/annotations/{annotation}/edit", {"alice"}, 200, None),
     ("POST", "/annotations/{annotation}", {"alice"}, 303, ANNOTATION),
     ("POST", "/annotations/{annotation}/delete", {"alice"}, 303, {}),

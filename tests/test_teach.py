@@ -133,15 +133,31 @@ def pack(teach_template: Path, tmp_path_factory: pytest.TempPathFactory):
     shutil.copytree(teach_template, home)
     out = base / "out" / "pack.zip"
     annotation = _ids(home)["video"]
+    # The trainer reviews the proposals in a file: adds the word "night" (as a place, say) and a
+    # box over the lower-right corner for the first two seconds, then exports from the file.
+    review = base / "review.json"
+    done = bwv(home, "teach", "review", str(annotation), "--as", "tom", "-o", str(review))
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(rf"wrote {re.escape(str(review))}: 1 moment, \d+ proposed redactions; review "
+                        rf"it, then run bwv teach export \.\.\. --review {re.escape(str(review))}\n",
+                        done.stdout)
+    assert review.stat().st_mode & 0o777 == 0o600  # it holds the unredacted words
+    doc = json.loads(review.read_text())
+    words = doc["moments"][0]["speech"]["words"]
+    night = next(i for i, *_, text in words if text.strip(".,").lower() == "night")
+    doc["moments"][0]["speech"]["added"].append({"words": [night, night], "kind": "PLACE"})
+    doc["moments"][0]["boxes"].append({"start_s": 0, "end_s": 2, "x": 0.75, "y": 0.75, "width": 0.25,
+                                       "height": 0.25, "what": "number plate"})
+    review.write_text(json.dumps(doc))
     done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "Module 3: first disclosures",
-               "--recipient", "L&D team", "-o", str(out))
+               "--recipient", "L&D team", "--review", str(review), "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"wrote {out} (1 moment, sha256 ")
     folder = base / "unpacked"
     with zipfile.ZipFile(out) as z:
         z.extractall(folder)
     return {"home": home, "out": out, "dir": folder / f"moment-{annotation}", "root": folder,
-            "annotation": annotation}
+            "annotation": annotation, "review": review}
 
 
 def _decode_audio(path: Path, rate: int = 48_000) -> np.ndarray:
@@ -195,11 +211,23 @@ def test_manifest_records_source_range_redactions_and_who(pack) -> None:
     assert (f"looked at {faces['frames_detected']} of the clip's {faces['frames']} frames and found "
             f"faces in {faces['frames_with_faces']} of them") in handout
     assert "are replaced" not in handout and "Faces are blurred" not in handout
+    assert "night" not in (pack["dir"] / "clip.vtt").read_text().lower()  # the word the trainer added
     # Checked again before it was written: the audio by a second model, the texts again.
     checked = manifest["redaction"]["checked_before_writing"]
     assert checked["verifier"].startswith("whisper base (") and checked["found"] == 0
     assert checked["audio_retranscribed_s"] == 17.0 and checked["audio_words_heard"] > 10
     assert "transcribed again by a second model (whisper base" in handout
+    # What the trainer decided, from their review file.
+    decided = manifest["redaction"]["review"]
+    assert decided["how"] == "reviewed" and decided["by"] == "tom" and decided["removed"] == []
+    review_sha = hashlib.sha256(pack["review"].read_bytes()).hexdigest()[:16]
+    assert decided["route"] == f"review file review.json (sha256 {review_sha})"
+    assert [(a["where"], a["kind"], a["how"]) for a in decided["added"]] == [("speech", "PLACE", "words")]
+    assert decided["boxes"] == [{"start_s": 0.0, "end_s": 2.0, "x": 0.75, "y": 0.75, "width": 0.25,
+                                 "height": 0.25, "what": "number plate"}]
+    assert faces["frames_with_boxes"] in (50, 51)
+    assert "tom reviewed the proposed redactions before export: 0 kept unredacted" in handout
+    assert "Regions the trainer marked on the picture are blurred in" in handout
     assert manifest["export"]["to"] == "L&D team" and manifest["export"]["reason"] == "Module 3: first disclosures"
     # The trainer the CLI acted for, and the operating-system user who ran it.
     assert manifest["export"]["by"] == "tom" and manifest["export"]["role"] == "trainer"
@@ -212,6 +240,9 @@ def test_manifest_records_source_range_redactions_and_who(pack) -> None:
     assert audit[0].actor == manifest["export"]["audit_actor"]
     assert json.loads(audit[0].detail)["recipient"] == "L&D team"
     assert json.loads(audit[0].detail)["reason"] == "Module 3: first disclosures"
+    assert json.loads(audit[0].detail)["review"] == "reviewed"
+    written = store.audit_page(offset=0, limit=5, action="teach-review-written")[0]
+    assert len(written) == 1 and written[0].actor == audit[0].actor
 
 
 def test_transcript_subtitles_and_handout_show_placeholders_not_details(pack) -> None:
@@ -283,7 +314,8 @@ def test_a_changed_original_refuses_the_export_and_says_why(home: Path, tmp_path
     data[len(data) // 2] ^= 0xFF
     original.write_bytes(bytes(data))
     out = tmp_path / "out" / "pack.zip"
-    done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "r", "--recipient", "t", "-o", str(out))
+    done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "r", "--recipient", "t",
+               "--accept-proposed", "-o", str(out))
     assert done.returncode == 2
     assert f"error: original of media {media.id} does not match its recorded SHA-256" in done.stderr
     assert not out.parent.exists() or not list(out.parent.iterdir())
@@ -298,7 +330,7 @@ def test_bad_requests_get_specific_errors_and_write_nothing(home: Path, tmp_path
     out = tmp_path / "out" / "pack.zip"
 
     def export(*args: str) -> str:
-        done = bwv(home, "teach", "export", "--as", "tom", *args, "-o", str(out))
+        done = bwv(home, "teach", "export", "--as", "tom", *args, "--accept-proposed", "-o", str(out))
         assert done.returncode == 2, done.stdout
         assert not out.exists() and not (out.parent.exists() and list(out.parent.iterdir()))
         return done.stderr.strip()
@@ -335,7 +367,8 @@ def test_bad_requests_get_specific_errors_and_write_nothing(home: Path, tmp_path
 def test_an_audio_only_moment_has_audio_and_transcript_but_no_video(home: Path, tmp_path: Path) -> None:
     annotation = _ids(home)["audio"]
     out = tmp_path / "pack.zip"
-    done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "r", "--recipient", "t", "-o", str(out))
+    done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "r", "--recipient", "t",
+               "--accept-proposed", "-o", str(out))
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(out) as z:
         names = set(z.namelist())
@@ -346,6 +379,8 @@ def test_an_audio_only_moment_has_audio_and_transcript_but_no_video(home: Path, 
         clip = z.read(f"{folder}/clip.m4a")
     assert "[NAME]" in vtt and "thompson" not in vtt.lower()
     assert manifest["source"]["has_video"] is False and manifest["redaction"]["faces"]["detector"] is None
+    assert manifest["redaction"]["review"]["how"] == "accepted-proposed"
+    assert manifest["redaction"]["review"]["route"] == "--accept-proposed"
     (tmp_path / "clip.m4a").write_bytes(clip)
     streams = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name",
                               "-of", "csv=p=0", str(tmp_path / "clip.m4a")], capture_output=True,
@@ -397,22 +432,47 @@ def test_trainers_get_the_pack_and_never_the_footage(home: Path) -> None:
     item = store.annotation(ids["video"]).review_item_id
     assert tom.get(f"/items/{item}/media").status_code == 403
     assert tom.get(f"/items/{item}").status_code == 403
-    response = tom.post("/teach/export", {"annotation_ids": [str(ids["audio"])],
-                                          "reason": "Module 3", "recipient": "L&D team"})
-    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    # The trainer reviews the proposals first: the words with every proposed redaction marked.
+    form = {"annotation_ids": [str(ids["audio"])], "reason": "Module 3", "recipient": "L&D team"}
+    page = tom.post("/teach/review", form)
+    assert page.status_code == 200, page.text
+    assert page.text.count('<mark class="pii"') >= 3 and 'name="keep"' in page.text
+    assert f'name="add:{ids["audio"]}:speech"' in page.text and 'value="Module 3"' in page.text
+    assert store.audit_page(offset=0, limit=5, action="teach-review-viewed")[0][0].actor == "web:tom"
+    keep = re.search(r'name="keep" value="([^"]+)"', page.text).group(1)
+    # Keeping a detail needs a reason: the form comes back filled in, with the problem shown.
+    again = tom.post("/teach/export", {**form, "keep": keep, f"times:{ids['audio']}": "1-2"})
+    assert again.status_code == 400 and 'role="alert"' in again.text
+    assert "stays unredacted" in again.text and ">1-2</textarea>" in again.text
+    assert re.search(rf'name="keep" value="{re.escape(keep)}" checked', again.text)
+    bad_line = tom.post("/teach/export", {**form, f"times:{ids['audio']}": "soon"})
+    assert bad_line.status_code == 400 and "time ranges line 1: write START-END in seconds" in bad_line.text
+    response = tom.post("/teach/export", {**form, f"times:{ids['audio']}": "0.2-0.6"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
     assert "attachment" in response.headers["content-disposition"]
     with zipfile.ZipFile(io.BytesIO(response.content)) as z:
         assert f"moment-{ids['audio']}/clip.vtt" in z.namelist()
         exported = json.loads(z.read("manifest.json"))["export"]
+        decided = json.loads(z.read(f"moment-{ids['audio']}/manifest.json"))["redaction"]["review"]
     assert (exported["by"], exported["role"], exported["audit_actor"]) == ("tom", "trainer", "web:tom")
+    assert (decided["how"], decided["route"], decided["by"]) == ("reviewed", "web app", "tom")
+    assert [a["how"] for a in decided["added"]] == ["time range"]
     assert store.audit_page(offset=0, limit=5, action="teach-export")[0][0].actor == "web:tom"
-    bad = tom.post("/teach/export", {"annotation_ids": ["999"], "reason": "r", "recipient": "t"})
+    bad = tom.post("/teach/review", {"annotation_ids": ["999"], "reason": "r", "recipient": "t"})
     assert bad.status_code == 404 and "no submitted annotation 999" in bad.text
+    # A frame to draw a box on: faces blurred, for trainers, audited.
+    frame = tom.get(f"/teach/frame/{ids['video']}?t=1.5")
+    assert frame.status_code == 200 and frame.headers["content-type"] == "image/jpeg"
+    assert frame.content[:2] == b"\xff\xd8"
+    viewed = store.audit_page(offset=0, limit=5, action="teach-frame-viewed")[0]
+    assert viewed[0].object == f"annotation:{ids['video']}" and viewed[0].detail == "t=1.50"
     # A TIP marks teaching examples but cannot export.
     alice = Client(app, "alice")
-    refused = alice.post("/teach/export", {"annotation_ids": [str(ids["audio"])], "reason": "r",
-                                           "recipient": "t"})
-    assert refused.status_code == 403
+    for url in ("/teach/review", "/teach/export"):
+        refused = alice.post(url, {"annotation_ids": [str(ids["audio"])], "reason": "r", "recipient": "t"})
+        assert refused.status_code == 403
+    assert alice.get(f"/teach/frame/{ids['video']}?t=1").status_code == 403
     assert alice.get("/annotations").status_code == 403
 
 
@@ -430,7 +490,7 @@ def test_the_cli_exports_only_for_an_enabled_trainer_or_admin(home: Path, tmp_pa
     store.update_user(gone, disabled=True)
     out = tmp_path / "pack.zip"
     done = bwv(home, "teach", "export", str(_ids(home)["video"]), "--as", who, "--reason", "r",
-               "--recipient", "t", "-o", str(out))
+               "--recipient", "t", "--accept-proposed", "-o", str(out))
     assert done.returncode == 2 and done.stderr.strip() == error
     assert not out.exists()
     refused = store.audit_page(offset=0, limit=5, action="teach-export-refused")[0]
@@ -438,6 +498,45 @@ def test_the_cli_exports_only_for_an_enabled_trainer_or_admin(home: Path, tmp_pa
     assert refused[0].actor.startswith("cli:")
     assert store.audit_page(offset=0, limit=5, action="teach-export")[1] == 1  # only the refusal
     store.engine.dispose()
+
+
+def test_the_cli_export_says_how_the_redactions_were_decided(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pack.zip"
+    args = ("teach", "export", str(_ids(home)["audio"]), "--as", "tom", "--reason", "r", "--recipient",
+            "t", "-o", str(out))
+    neither = bwv(home, *args)
+    assert neither.returncode == 2 and neither.stderr.strip() == (
+        "error: say how the redactions were decided: --review FILE (write one with bwv teach "
+        "review) or --accept-proposed")
+    (tmp_path / "r.json").write_text("{not json")
+    both = bwv(home, *args, "--accept-proposed", "--review", str(tmp_path / "r.json"))
+    assert both.returncode == 2 and "give either --review FILE or --accept-proposed, not both" in both.stderr
+    broken = bwv(home, *args, "--review", str(tmp_path / "r.json"))
+    assert broken.returncode == 2 and f"error: {tmp_path / 'r.json'}: not a JSON review file" in broken.stderr
+    assert not out.exists()
+
+
+def test_a_detail_the_trainer_keeps_stays_with_its_reason(home: Path, tmp_path: Path) -> None:
+    annotation = _ids(home)["audio"]
+    review = tmp_path / "review.json"
+    assert bwv(home, "teach", "review", str(annotation), "--as", "tom", "-o", str(review)).returncode == 0
+    doc = json.loads(review.read_text())
+    proposed = doc["moments"][0]["speech"]["proposed"]
+    name = next(p for p in proposed if p["kind"] == "NAME" and "thompson" in p["text"].lower())
+    name.update(redact=False, reason="The actor's stage name, Sarah Thompson, is not a real person")
+    review.write_text(json.dumps(doc))
+    out = tmp_path / "pack.zip"
+    done = bwv(home, "teach", "export", str(annotation), "--as", "tom", "--reason", "r", "--recipient", "t",
+               "--review", str(review), "-o", str(out))
+    assert done.returncode == 0, done.stderr  # what the check hears there was the trainer's to keep
+    with zipfile.ZipFile(out) as z:
+        vtt = z.read(f"moment-{annotation}/clip.vtt").decode()
+        manifest = json.loads(z.read(f"moment-{annotation}/manifest.json"))
+    assert "thompson" in vtt.lower() and "[PHONE]" in vtt  # kept; the rest still redacted
+    removed = manifest["redaction"]["review"]["removed"]
+    assert [(r["where"], r["kind"]) for r in removed] == [("speech", "NAME")]
+    assert "[NAME]" in removed[0]["reason"] and "thompson" not in removed[0]["reason"].lower()
+    assert manifest["redaction"]["checked_before_writing"]["found_where_the_trainer_kept_details"] >= 1
 
 
 def test_the_cli_export_must_name_the_trainer(home: Path, tmp_path: Path) -> None:
@@ -469,7 +568,7 @@ def test_the_handout_states_what_was_done_and_no_more() -> None:
     ]
     assert what_was_done({"faces": {"detector": None}, "transcript": {}, "feedback": {}}) == [
         "No video: this moment is audio only.",
-        "Automatic detection found no personal details to replace in the transcript or audio.",
+        "No personal details were replaced in the transcript or audio.",
         "Automatic detection works on the words as transcribed and can miss what was misheard; "
         "nothing else was checked.",
     ]
@@ -496,7 +595,7 @@ def test_a_detail_the_transcript_missed_stops_the_export(home: Path, tmp_path: P
             seg.text = " ".join(w["word"] for w in words)
     out = tmp_path / "pack.zip"
     done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "r",
-               "--recipient", "t", "-o", str(out))
+               "--recipient", "t", "--accept-proposed", "-o", str(out))
     assert done.returncode == 2, done.stdout + done.stderr
     assert re.match(r"error: the teaching pack was not written: the check before writing found "
                     rf"personal details left in it \(moment {annotation}: name in the audio at "
@@ -508,3 +607,63 @@ def test_a_detail_the_transcript_missed_stops_the_export(home: Path, tmp_path: P
     assert stopped[0].detail.startswith(f"moment {annotation}: name in the audio at ")
     assert store.audit_page(offset=0, limit=5, action="teach-export")[1] == 1  # only the stop
     store.engine.dispose()
+
+
+def test_a_trainer_reviews_and_exports_in_a_real_browser(home: Path, tmp_path: Path) -> None:
+    """In Chromium, as a trainer does it: tick a moment, review its redactions, tick a word the
+    detectors missed, drag a box over the frame, build the pack and download it."""
+    from playwright.sync_api import sync_playwright
+    from test_browser import CSP_WATCH, sign_in, wait_until
+
+    from scripts.screenshots import CHROMIUM, CHROMIUM_ARGS, serving
+
+    video = _ids(home)["video"]
+    problems: list[str] = []
+    with serving(resolve_instance(home)) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        context.set_default_timeout(120_000)
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.add_init_script(CSP_WATCH)
+        sign_in(page, url, "tom")
+        page.goto(f"{url}/annotations?teaching=1")
+        page.check(f'input[name="annotation_ids"][value="{video}"]')
+        page.fill('input[name="reason"]', "Module 3")
+        page.fill('input[name="recipient"]', "L&D team")
+        with page.expect_navigation():
+            page.click("#export")
+        assert page.locator("h1").inner_text() == "Review the redactions before export"
+        assert page.locator("mark.pii").count() >= 3
+        word = page.locator(f'label.word:has(input[name="add:{video}:speech"])').filter(has_text="stairs")
+        word.locator("input").check()
+        page.fill(".frame-picker .frame-time", "1.5")
+        page.locator(".frame-picker .frame-time").press("Tab")
+        wait_until(page, "() => { const i = document.querySelector('img.frame');"
+                   " return i.src.endsWith('t=1.50') && i.complete && i.naturalWidth > 0; }")
+        page.locator("img.frame").scroll_into_view_if_needed()
+        box = page.locator("img.frame").bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + 0.1 * box["width"], box["y"] + 0.6 * box["height"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + 0.4 * box["width"], box["y"] + 0.8 * box["height"], steps=5)
+        page.mouse.up()
+        line = page.input_value(f"#boxes-{video}")
+        assert re.fullmatch(r"0-17\.00 0\.1\d\d 0\.6\d\d 0\.\d{3} 0\.\d{3} drawn box", line), line
+        with page.expect_download() as download:
+            page.click("#build-pack")
+        saved = tmp_path / "pack.zip"
+        download.value.save_as(saved)
+        assert page.evaluate("window.__csp") == []
+        browser.close()
+    assert problems == []
+    with zipfile.ZipFile(saved) as z:
+        manifest = json.loads(z.read(f"moment-{video}/manifest.json"))
+        vtt = z.read(f"moment-{video}/clip.vtt").decode()
+    decided = manifest["redaction"]["review"]
+    assert (decided["how"], decided["route"]) == ("reviewed", "web app")
+    assert [(a["how"], a["kind"]) for a in decided["added"]] == [("words", "NAME")]
+    assert len(decided["boxes"]) == 1 and decided["boxes"][0]["what"] == "drawn box"
+    assert manifest["redaction"]["faces"]["frames_with_boxes"] == 17 * 25
+    assert "stairs" not in vtt

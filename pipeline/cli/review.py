@@ -1,7 +1,6 @@
-"""Review-side commands: ``bwv rubric``, ``bwv serve``, ``bwv user``, ``bwv teach``."""
+"""Review-side commands: ``bwv rubric``, ``bwv serve``, ``bwv user``."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -245,96 +244,6 @@ def user_disable(ctx: click.Context, name: str, enable: bool, sub_home: str | No
     store.audit(actor=current_actor(), action="user-enable" if enable else "user-disable",
                 obj=f"user:{account.id}")
     click.echo(f"{'enabled' if enable else 'disabled'} {name}")
-
-
-@cli.group(context_settings=CONTEXT)
-def teach() -> None:
-    """Find annotated moments and export redacted teaching packs.
-
-    \b
-    Example:
-      bwv teach search --teaching --label "good practice"
-      bwv teach export 12 15 --reason "Module 3" --recipient "L&D team" -o pack.zip
-    """
-
-
-@teach.command("search", context_settings=CONTEXT)
-@click.option("--label", help="A label: a taxonomy id, 'good practice', 'missed opportunity', ...")
-@click.option("--category", help="A taxonomy id, in the labels or flagged in the moment.")
-@click.option("--min-rating", type=click.IntRange(1, 5))
-@click.option("--max-rating", type=click.IntRange(1, 5))
-@click.option("--teaching", is_flag=True, help="Only moments marked as teaching examples.")
-@click.option("--text", help="Words in the feedback or in the transcript of the moment.")
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Submitted on or after.")
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Submitted on or before.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
-@_shared_options
-@click.pass_context
-def teach_search(ctx: click.Context, label: str | None, category: str | None,
-                 min_rating: int | None, max_rating: int | None, teaching: bool, text: str | None,
-                 date_from: Any, date_to: Any, limit: int, fmt: str, sub_home: str | None,
-                 sub_db: str | None) -> None:
-    """Search submitted annotations (what trainers may export).
-
-    \b
-    Example:
-      bwv teach search --category harm.domestic_abuse --min-rating 4 --format jsonl
-    """
-    from pipeline.store import current_actor, open_store
-    from pipeline.teach.search import search
-
-    _apply_shared(ctx, sub_home, sub_db)
-    store = open_store(_instance(ctx).db_url)
-    rows = search(store, label=label, category=category, min_rating=min_rating,
-                  max_rating=max_rating, teaching=True if teaching else None, text=text,
-                  date_from=date_from.date() if date_from else None,
-                  date_to=date_to.date() if date_to else None, limit=limit, actor=current_actor())
-    if fmt == "jsonl":
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
-        return
-    click.echo(f"{'id':>5}  {'file':<32} {'range':<13} {'rating':<6} {'teach':<5} labels / feedback")
-    for row in rows:
-        span = f"{row['start_s']:.0f}-{row['end_s']:.0f} s"
-        click.echo(f"{row['id']:>5}  {row['file'][:32]:<32} {span:<13} {row['rating'] or '':<6} "
-                   f"{'yes' if row['teaching'] else '':<5} {', '.join(row['labels'])}: "
-                   f"{row['feedback'][:60]}")
-    click.echo(f"{len(rows)} annotation{'' if len(rows) == 1 else 's'}")
-
-
-@teach.command("export", context_settings=CONTEXT)
-@click.argument("annotation_ids", nargs=-1, required=True, type=int)
-@click.option("--as", "as_user", required=True, metavar="NAME",
-              help="The trainer (or admin) account the export is made for; audited and in the pack.")
-@click.option("--reason", required=True, help="Why the moments leave the review system.")
-@click.option("--recipient", required=True, help="Who receives the pack.")
-@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The pack to write (a .zip).")
-@_shared_options
-@click.pass_context
-def teach_export(ctx: click.Context, annotation_ids: tuple[int, ...], as_user: str, reason: str,
-                 recipient: str, out: Path, sub_home: str | None, sub_db: str | None) -> None:
-    """Export annotated moments as a redacted teaching pack (faces, names, places, numbers).
-
-    \b
-    Example:
-      bwv teach export 12 15 --as jo.trainer --reason "Module 3: first disclosures" \\
-          --recipient "L&D team" -o pack.zip
-    """
-    from pipeline.store import current_actor, open_store
-    from pipeline.teach.pack import ExportRequest, export_with_defaults, exporting_account
-
-    _apply_shared(ctx, sub_home, sub_db)
-    instance = _instance(ctx)
-    store = open_store(instance.db_url)
-    user = exporting_account(store, as_user, actor=current_actor())
-    result = export_with_defaults(instance, store, ExportRequest(
-        annotation_ids=annotation_ids, reason=reason, recipient=recipient,
-        actor=f"{current_actor()} as {user.name}", exporter=user.name, role=user.role,
-    ), out)
-    click.echo(f"wrote {result.path} ({len(result.moments)} moment"
-               f"{'' if len(result.moments) == 1 else 's'}, sha256 {result.sha256})")
 
 
 def _print_evaluation(result: Any) -> None:

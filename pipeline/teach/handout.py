@@ -18,7 +18,7 @@ from pipeline.flagging.rubric import Rubric
 from pipeline.records import Segment
 from pipeline.store import Store
 from pipeline.store import schema as db
-from pipeline.teach.pii import AUDIO_PAD_S, MERGE_GAP_S
+from pipeline.teach.pii_audio import AUDIO_PAD_S, MERGE_GAP_S
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Seconds of footage kept either side of the annotated range.
@@ -61,13 +61,24 @@ def what_was_done(redaction: dict[str, Any]) -> list[str]:
                  f"{faces['frames_detected']} of the clip's {faces['frames']} frames and found faces "
                  f"in {faces['frames_with_faces']} of them; the regions it found are blurred, "
                  f"{faces['frames_blurred']} frames in all."]
+    if faces.get("frames_with_boxes"):
+        lines.append(f"Regions the trainer marked on the picture are blurred in "
+                     f"{faces['frames_with_boxes']} frames.")
+    review = redaction.get("review") or {}
     transcript = _counted(redaction["transcript"])
-    lines.append(f"Personal details found automatically and replaced in the transcript and by a tone "
+    found = "found automatically" if not review.get("added") else "found automatically or marked"
+    lines.append(f"Personal details {found} and replaced in the transcript and by a tone "
                  f"in the audio: {transcript}." if transcript else
-                 "Automatic detection found no personal details to replace in the transcript or audio.")
+                 "No personal details were replaced in the transcript or audio.")
     feedback = _counted(redaction["feedback"])
     if feedback:
         lines.append(f"Replaced in the practitioner's feedback: {feedback}.")
+    if review.get("how") == "reviewed":
+        kept, added = len(review["removed"]), len(review["added"])
+        lines.append(f"{review['by']} reviewed the proposed redactions before export: "
+                     f"{kept} kept unredacted, with a reason recorded in the manifest; {added} added.")
+    elif review.get("how") == "accepted-proposed":
+        lines.append("The proposed redactions were accepted without a person reviewing them.")
     checked = redaction.get("checked_before_writing")
     if checked:
         lines.append(f"Before the pack was written, its redacted audio was transcribed again by a "

@@ -6,13 +6,14 @@ toned out of the audio; ``clip.vtt`` and ``handout.html`` from the redacted
 transcript; and ``manifest.json`` saying where it came from and what was
 removed. Every moment is checked before any work starts, the original's hash
 is checked against the store, and the zip is written under a temporary name
-and renamed, so a pack appears whole or not at all. Each export, and each
-refusal for a changed original, writes an audit row.
+and renamed, so a pack appears whole or not at all. What is redacted is what a
+trainer confirmed (:mod:`pipeline.teach.review_doc`), and the pack is checked
+again before it is written (:mod:`pipeline.teach.verify`). Each export, and each
+refusal or stop, writes an audit row.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -31,40 +32,29 @@ import numpy as np
 from pipeline import __version__, clock
 from pipeline.batch.media import run_tool
 from pipeline.config import Instance
-from pipeline.errors import (
-    BwvError,
-    ForbiddenError,
-    IntegrityError,
-    InvalidRequestError,
-    MediaError,
-    NotFoundError,
-)
+from pipeline.errors import MediaError
 from pipeline.flagging.rubric import Rubric
-from pipeline.records import Segment, Word
+from pipeline.records import Segment
 from pipeline.store import Store
-from pipeline.store import schema as db
-from pipeline.store.base import inside_file
 from pipeline.store.exports import to_vtt
-from pipeline.teach.handout import PAD_S, Moment, build_manifest, flags_in, render_handout
-from pipeline.teach.pii import find_pii, join_words, load_pii_nlp, redact_audio, toned_windows_s
-from pipeline.teach.verify import PackNotClean, Verifier, base_verifier, check_moment
+from pipeline.teach.handout import Moment, build_manifest, flags_in, render_handout
+from pipeline.teach.moments import (
+    ExportRequest,
+    as_segment,
+    check_request,
+    moment_texts,
+    plan_moments,
+    sha256_file,
+    verify_original,
+)
+from pipeline.teach.pii import Redacted, find_pii, load_pii_nlp
+from pipeline.teach.pii_audio import redact_audio, toned_windows_s
+from pipeline.teach.review_doc import TEXTS, Box, MomentTexts, Review
+from pipeline.teach.verify import Finding, PackNotClean, Verifier, base_verifier, check_moment
 
 log = logging.getLogger("bwv.teach")
 
 AUDIO_RATE = 48_000
-MAX_TEXT = 500
-
-
-@dataclass(frozen=True)
-class ExportRequest:
-    """Who exports which annotations, to whom and why."""
-
-    annotation_ids: tuple[int, ...]
-    reason: str
-    recipient: str
-    actor: str  # as the audit log names it: "web:alice", "cli:root as alice"
-    exporter: str  # the trainer (or admin) account the export is made for
-    role: str  # that account's role
 
 
 @dataclass(frozen=True)
@@ -74,82 +64,6 @@ class ExportResult:
     path: Path
     sha256: str
     moments: list[dict[str, Any]] = field(default_factory=list)
-
-
-def check_request(request: ExportRequest) -> None:
-    """Refuse an export without ids, a reason or a recipient; every problem is listed."""
-    problems = []
-    if not request.annotation_ids:
-        problems.append("name at least one annotation id")
-    for name, value in (("reason", request.reason), ("recipient", request.recipient)):
-        if not value.strip():
-            problems.append(f"say the {name} for the export (--{name})")
-        elif len(value) > MAX_TEXT:
-            problems.append(f"the {name} must be at most {MAX_TEXT} characters")
-    if problems:
-        raise InvalidRequestError("; ".join(problems))
-
-
-#: Roles that may export teaching packs.
-EXPORT_ROLES = ("trainer", "admin")
-
-
-def exporting_account(store: Store, name: str, *, actor: str) -> db.UserAccount:
-    """The account an export acts for: it must exist, be enabled and be a trainer's or an
-    admin's. A refusal is audited under ``actor`` (who asked)."""
-    user = store.user_by_name(name.strip()) if name.strip() else None
-    if user is None:
-        problem: BwvError = NotFoundError(
-            f"no account named {name!r}: name the trainer exporting the pack (--as NAME)")
-    elif user.disabled:
-        problem = ForbiddenError(f"account {name!r} is disabled: it cannot export teaching packs")
-    elif user.role not in EXPORT_ROLES:
-        problem = ForbiddenError(f"account {name!r} is a {user.role}'s: only a trainer or an admin "
-                                 "exports teaching packs")
-    else:
-        return user
-    store.audit(actor=actor, action="teach-export-refused", obj=f"user:{name[:100]}",
-                detail=str(problem))
-    raise problem
-
-
-def plan_moments(instance: Instance, store: Store, ids: Sequence[int]) -> list[Moment]:
-    """Check every annotation can be exported before any work starts."""
-    moments = []
-    for annotation_id in dict.fromkeys(ids):
-        row = store.annotation_or_none(annotation_id)
-        if row is None or row.submitted_at is None:  # a draft is its author's alone
-            raise NotFoundError(f"no submitted annotation {annotation_id}")
-        media = store.get_media(row.media_id)
-        if media.state == "quarantined":
-            raise InvalidRequestError(
-                f"annotation {annotation_id}: its file is quarantined ({media.reason}); nothing to export"
-            )
-        original = instance.home / (media.store_path or "")
-        if media.state != "done" or not media.sha256 or not original.is_file():
-            raise NotFoundError(f"annotation {annotation_id}: its original is missing from the store")
-        duration = media.duration_s or 0.0
-        if not inside_file(row.start_s, row.end_s, duration):
-            raise InvalidRequestError(
-                f"annotation {annotation_id}: range {row.start_s:.2f}-{row.end_s:.2f} s is outside "
-                f"the file (0-{duration:.2f} s)"
-            )
-        moments.append(Moment(
-            annotation=row, labels=list(json.loads(row.labels)), media=media, original=original,
-            start_s=max(0.0, row.start_s - PAD_S), end_s=min(duration, row.end_s + PAD_S),
-        ))
-    return moments
-
-
-def verify_original(store: Store, moment: Moment, *, actor: str) -> None:
-    """The original's bytes must still hash to what the store recorded; a mismatch is audited."""
-    digest = _sha256_file(moment.original)
-    if digest != moment.media.sha256:
-        reason = (f"original of media {moment.media.id} does not match its recorded SHA-256 "
-                  f"(recorded {moment.media.sha256}, now {digest}): export refused")
-        store.audit(actor=actor, action="teach-export-refused",
-                    obj=f"annotation:{moment.annotation.id}", detail=reason)
-        raise IntegrityError(reason)
 
 
 def _extract_audio(moment: Moment) -> np.ndarray:
@@ -181,49 +95,56 @@ def _encode_audio_only(wav: Path, out: Path) -> None:
         raise MediaError(f"cannot encode the audio: {proc.stderr.decode('utf-8', 'replace')[-200:]}")
 
 
-def _clip_segments(segments: Sequence[Segment], start_s: float, end_s: float) -> list[Segment]:
-    """The words spoken inside a range, re-timed from its start."""
-    out = []
-    for seg in segments:
-        words = tuple(
-            Word(round(max(0.0, w.start_s - start_s), 3), round(min(end_s, w.end_s) - start_s, 3),
-                 w.word, w.probability)
-            for w in seg.words if w.end_s > start_s and w.start_s < end_s
-        )
-        if words:
-            out.append(Segment(words[0].start_s, words[-1].end_s, join_words(words).strip(), words,
-                               seg.avg_logprob, seg.no_speech_prob))
-    return out
+#: Blurs faces, and the trainer's boxes, into ``clip`` from the moment's original, with the
+#: redacted audio; returns what it did for the manifest.
+RedactMoment = Callable[[Moment, Path, Path, Sequence[Box]], dict[str, Any]]
+#: Looks at a written clip with a second face detector: (findings, what was checked).
+CheckFrames = Callable[[int, Path], tuple[list[Finding], dict[str, Any]]]
+#: Decides the redactions from what the detectors propose: a trainer's review, or acceptance.
+Decide = Callable[[Sequence[MomentTexts]], Review]
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class ExportModels:
+    """What an export loads once its moments have passed their checks."""
+
+    nlp: Any  # spaCy with its entity recogniser
+    redact_video: RedactMoment
+    verifier: Verifier  # transcribes the redacted audio again
+    check_frames: CheckFrames | None = None  # a second face detector over the written clip
 
 
-RedactMoment = Callable[[Moment, Path, Path], dict[str, Any]]
-#: Loads the models an export needs: spaCy with its entity recogniser, the face redactor and
-#: the verifier that transcribes the redacted audio again.
-Models = Callable[[], tuple[Any, RedactMoment, Verifier]]
+@dataclass
+class _Prepared:
+    moment: Moment
+    here: Path
+    texts: MomentTexts
+    applied: dict[str, Redacted]
+    toned: list[tuple[float, float]]
+    wav: Path
+    checked: dict[str, Any]
+    clip: Path | None = None
+    faces: dict[str, Any] = field(default_factory=dict)
 
 
 def export_pack(instance: Instance, store: Store, request: ExportRequest, out: Path, *,
-                rubric: Rubric, models: Models) -> ExportResult:
+                rubric: Rubric, models: Callable[[], ExportModels], decide: Decide) -> ExportResult:
     """Write a teaching pack for these annotations to ``out`` (a zip), or nothing at all.
 
     ``models()`` is called once every moment has passed its checks, so a refused
-    export loads nothing. Its ``redact_video(moment, audio_wav, clip_mp4)`` blurs
-    faces into ``clip_mp4`` and returns what it did for the manifest (the face
-    detector and its threshold, frame counts).
+    export loads nothing. ``decide`` turns the detectors' proposals into the
+    redactions to apply (a trainer's review, or ``--accept-proposed``). The words
+    and sound of every moment are redacted and checked again first; only a clean
+    pack goes on to the (slow) face redaction, whose clips a second detector checks;
+    any finding stops the export (:class:`PackNotClean`) before the zip is written.
     """
     check_request(request)
     moments = plan_moments(instance, store, request.annotation_ids)
     for moment in moments:
         verify_original(store, moment, actor=request.actor)
-    nlp, redact_video, verifier = models()
+    loaded = models()
+    texts = [moment_texts(store, moment, loaded.nlp) for moment in moments]
+    review = decide(texts)
     at = clock.now()
     exported = {"by": request.exporter, "role": request.role, "audit_actor": request.actor,
                 "to": request.recipient.strip(), "reason": request.reason.strip(),
@@ -233,124 +154,161 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
     instance.tmp_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="teach-", dir=instance.tmp_dir))
     tmp_zip = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    ids = "annotations:" + ",".join(str(m.annotation.id) for m in moments)
     summaries = []
     try:
-        # First the words and the sound of every moment, each checked again; only a clean
-        # pack goes on to the (slow) face redaction and the zip.
-        prepared, findings = [], []
-        for moment in moments:
-            here = work / f"moment-{moment.annotation.id}"
-            here.mkdir()
-            segments = _clip_segments(store.load_segments(moment.media.id),
-                                      moment.start_s, moment.end_s)
-            redacted = find_pii(segments, nlp=nlp)
-            feedback = find_pii([_as_segment(moment.annotation.feedback)], nlp=nlp)
-            original = _extract_audio(moment)
-            toned = toned_windows_s(redacted.windows, AUDIO_RATE, len(original))
-            wav = here / "audio.wav"
-            _write_wav(wav, redact_audio(original, AUDIO_RATE, redacted.windows))
-            # The check listens with the windows silent: a tone sends Whisper into loops of
-            # invented words over the speech after it; silence it skips.
-            silenced = here / "check.wav"
-            _write_wav(silenced, redact_audio(original, AUDIO_RATE, redacted.windows, mode="silence"))
-            found, checked = check_moment(moment.annotation.id, audio_wav=silenced, toned=toned,
-                                          subtitles=redacted.segments, feedback=feedback.segments,
-                                          nlp=nlp, verifier=verifier)
-            findings += found
-            prepared.append((moment, here, redacted, feedback, toned, wav, checked))
-        if findings:
-            store.audit(actor=request.actor, action="teach-export-stopped",
-                        obj="annotations:" + ",".join(str(m.annotation.id) for m in moments),
-                        detail="; ".join(f.describe() for f in findings))
-            raise PackNotClean(findings)
+        prepared = [_redact_sound(moment, moment_text, review, loaded, work)
+                    for moment, moment_text in zip(moments, texts, strict=True)]
+        _stop_if_found(store, request, ids, [f for p in prepared for f in p.checked.pop("findings")])
+        findings = []
+        for p in prepared:
+            _redact_picture(p, review, loaded)
+            if loaded.check_frames is not None and p.clip is not None and p.moment.media.has_video:
+                found, p.faces["checked_before_writing"] = loaded.check_frames(p.moment.annotation.id, p.clip)
+                findings += found
+        _stop_if_found(store, request, ids, findings)
         with zipfile.ZipFile(tmp_zip, "w") as pack:
-            for moment, here, redacted, feedback, toned, wav, checked in prepared:
-                folder = here.name
-                if moment.media.has_video:
-                    clip = here / "clip.mp4"
-                    faces = redact_video(moment, wav, clip)
-                else:
-                    clip = here / "clip.m4a"
-                    _encode_audio_only(wav, clip)
-                    faces = {"detector": None, "note": "audio only: no video stream"}
-                vtt = here / "clip.vtt"
-                vtt.write_text(to_vtt(
-                    {"source": folder, "sha256": moment.media.sha256, "start": s.start_s,
-                     "end": s.end_s, "text": s.text} for s in redacted.segments
-                ))
-                flags = flags_in(store, rubric, moment)
-                manifest = build_manifest(moment, redacted, feedback, faces, exported, toned=toned,
-                                          files={p.name: _sha256_file(p) for p in (clip, vtt)})
-                manifest["redaction"]["checked_before_writing"] = {**checked, "verifier": verifier.name}
-                handout = here / "handout.html"
-                handout.write_text(render_handout(moment, redacted.segments,
-                                                 _text_of(feedback.segments), flags, exported,
-                                                 manifest["redaction"]))
-                manifest["files"]["handout.html"] = _sha256_file(handout)
-                (here / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-                for name in (clip.name, "clip.vtt", "handout.html", "manifest.json"):
-                    compress = zipfile.ZIP_STORED if name == clip.name else zipfile.ZIP_DEFLATED
-                    pack.write(here / name, f"{folder}/{name}", compress_type=compress)
-                summaries.append({"annotation_id": moment.annotation.id, "folder": folder,
-                                  "source_sha256": moment.media.sha256,
-                                  "redactions": manifest["redaction"]["transcript"]})
+            for p in prepared:
+                summaries.append(_write_moment(pack, p, store, rubric, review, exported, loaded))
             pack.writestr("manifest.json", json.dumps({"export": exported, "moments": summaries},
                                                       indent=2, sort_keys=True))
-        digest = _sha256_file(tmp_zip)
+        digest = sha256_file(tmp_zip)
         os.replace(tmp_zip, out)
     finally:
         tmp_zip.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
-    store.audit(actor=request.actor, action="teach-export",
-                obj="annotations:" + ",".join(str(m.annotation.id) for m in moments),
+    store.audit(actor=request.actor, action="teach-export", obj=ids,
                 detail=json.dumps({"recipient": exported["to"], "reason": exported["reason"],
-                                   "pack_sha256": digest}, sort_keys=True))
+                                   "review": review.how, "pack_sha256": digest}, sort_keys=True))
     log.info("teaching pack %s: %d moments", out.name, len(moments))
     return ExportResult(path=out, sha256=digest, moments=summaries)
 
 
-def _as_segment(text: str) -> Segment:
-    """Free text as a transcript segment, so the same redaction applies to it."""
-    words = tuple(Word(float(i), float(i) + 0.5, f" {w}", 1.0) for i, w in enumerate(text.split()))
-    return Segment(0.0, float(len(words)), text, words)
+def _redact_sound(moment: Moment, texts: MomentTexts, review: Review, loaded: ExportModels,
+                  work: Path) -> _Prepared:
+    """Apply the decided redactions to the words and the audio, then check them again."""
+    here = work / f"moment-{moment.annotation.id}"
+    here.mkdir()
+    decided = review.of(moment.annotation.id)
+    applied = {where: find_pii(texts.text(where)[0], nlp=loaded.nlp, changes=decided.changes(where))
+               for where in TEXTS}
+    original = _extract_audio(moment)
+    windows = applied["speech"].windows
+    toned = toned_windows_s(windows, AUDIO_RATE, len(original))
+    wav = here / "audio.wav"
+    _write_wav(wav, redact_audio(original, AUDIO_RATE, windows))
+    # The check listens with the windows silent: a tone sends Whisper into loops of invented
+    # words over the speech after it; silence it skips.
+    silenced = here / "check.wav"
+    _write_wav(silenced, redact_audio(original, AUDIO_RATE, windows, mode="silence"))
+    kept = {where: [(p.start_s, p.end_s) for p in texts.text(where)[1].proposals
+                    if p.id in decided.changes(where).removed] for where in TEXTS}
+    found, checked = check_moment(moment.annotation.id, audio_wav=silenced, toned=toned,
+                                  subtitles=applied["speech"].segments,
+                                  feedback=applied["feedback"].segments, nlp=loaded.nlp,
+                                  verifier=loaded.verifier, kept=kept)
+    checked = {**checked, "verifier": loaded.verifier.name, "findings": found}
+    return _Prepared(moment, here, texts, applied, toned, wav, checked)
+
+
+def _redact_picture(p: _Prepared, review: Review, loaded: ExportModels) -> None:
+    if p.moment.media.has_video:
+        p.clip = p.here / "clip.mp4"
+        p.faces = loaded.redact_video(p.moment, p.wav, p.clip, review.of(p.moment.annotation.id).boxes)
+    else:
+        p.clip = p.here / "clip.m4a"
+        _encode_audio_only(p.wav, p.clip)
+        p.faces = {"detector": None, "note": "audio only: no video stream"}
+
+
+def _stop_if_found(store: Store, request: ExportRequest, ids: str, findings: list[Finding]) -> None:
+    if findings:
+        store.audit(actor=request.actor, action="teach-export-stopped", obj=ids,
+                    detail="; ".join(f.describe() for f in findings))
+        raise PackNotClean(findings)
+
+
+def _write_moment(pack: zipfile.ZipFile, p: _Prepared, store: Store, rubric: Rubric,
+                  review: Review, exported: dict[str, Any], loaded: ExportModels) -> dict[str, Any]:
+    """One moment's folder in the zip: clip, subtitles, handout, manifest."""
+    folder, moment, clip = p.here.name, p.moment, p.clip
+    assert clip is not None
+    vtt = p.here / "clip.vtt"
+    vtt.write_text(to_vtt(
+        {"source": folder, "sha256": moment.media.sha256, "start": s.start_s,
+         "end": s.end_s, "text": s.text} for s in p.applied["speech"].segments
+    ))
+    manifest = build_manifest(moment, p.applied["speech"], p.applied["feedback"], p.faces, exported,
+                              toned=p.toned, files={x.name: sha256_file(x) for x in (clip, vtt)})
+    manifest["redaction"]["checked_before_writing"] = p.checked
+    decided = review.manifest(p.texts, exported["by"])
+    for kept in decided["removed"]:  # a trainer's reason is free text: redacted like the feedback
+        kept["reason"] = _text_of(find_pii([as_segment(kept["reason"])], nlp=loaded.nlp).segments)
+    manifest["redaction"]["review"] = decided
+    handout = p.here / "handout.html"
+    handout.write_text(render_handout(moment, p.applied["speech"].segments,
+                                      _text_of(p.applied["feedback"].segments),
+                                      flags_in(store, rubric, moment), exported,
+                                      manifest["redaction"]))
+    manifest["files"]["handout.html"] = sha256_file(handout)
+    (p.here / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    for name in (clip.name, "clip.vtt", "handout.html", "manifest.json"):
+        compress = zipfile.ZIP_STORED if name == clip.name else zipfile.ZIP_DEFLATED
+        pack.write(p.here / name, f"{folder}/{name}", compress_type=compress)
+    return {"annotation_id": moment.annotation.id, "folder": folder,
+            "source_sha256": moment.media.sha256,
+            "redactions": manifest["redaction"]["transcript"], "review": review.how}
 
 
 def _text_of(segments: Sequence[Segment]) -> str:
     return " ".join(s.text.strip() for s in segments)
 
 
+
 @cache
-def _defaults() -> tuple[Any, Any]:
-    """The entity-recognising spaCy pipeline and the face detector, loaded once per process."""
+def shared_nlp() -> Any:
+    """The entity-recognising spaCy pipeline, loaded once per process."""
+    return load_pii_nlp()
+
+
+@cache
+def _face_detector() -> Any:
     from pipeline.teach.face_detector import FaceDetector
 
-    return load_pii_nlp(), FaceDetector()
+    return FaceDetector()
 
 
-def _default_models(instance: Instance) -> tuple[Any, RedactMoment, Verifier]:
+def _default_models(instance: Instance) -> ExportModels:
     """spaCy with its entities, CenterFace blurring through ``pipeline.teach.faces``, and the
     ``base`` Whisper model as the verifier (a different model from the batch's)."""
     from pipeline.teach.faces import redact_video
 
-    nlp, detector = _defaults()
+    detector = _face_detector()
 
-    def blur(moment: Moment, wav: Path, clip: Path) -> dict[str, Any]:
+    def blur(moment: Moment, wav: Path, clip: Path, boxes: Sequence[Box]) -> dict[str, Any]:
         stats = redact_video(moment.original, clip, start_s=moment.start_s,
-                             duration_s=moment.end_s - moment.start_s, audio=wav, detector=detector)
+                             duration_s=moment.end_s - moment.start_s, audio=wav, detector=detector,
+                             boxes=[(b.start_s, b.end_s, b.x, b.y, b.width, b.height) for b in boxes])
         return {"detector": stats.detector, "threshold": stats.threshold, "frames": stats.frames,
                 "frames_detected": stats.frames_detected,
                 "frames_with_faces": stats.frames_with_faces, "frames_blurred": stats.frames_blurred,
-                "detections": stats.detections,
+                "frames_with_boxes": stats.frames_boxed, "detections": stats.detections,
                 "detected_at": f"{stats.detect_width}x{stats.detect_height}"}
 
-    return nlp, blur, base_verifier(instance.models_dir)
+    return ExportModels(shared_nlp(), blur, base_verifier(instance.models_dir))
+
+
+def proposals(instance: Instance, store: Store, ids: Sequence[int]) -> list[MomentTexts]:
+    """Each moment's words with what the detectors propose to redact, for a trainer to review
+    (the moments are checked as an export checks them)."""
+    return [moment_texts(store, moment, shared_nlp()) for moment in plan_moments(instance, store, ids)]
 
 
 def export_with_defaults(instance: Instance, store: Store, request: ExportRequest, out: Path, *,
-                         rubric: Rubric | None = None) -> ExportResult:
-    """``export_pack`` with the shipped rubric (unless given), spaCy's entities and CenterFace:
-    what the CLI and the web app use."""
+                         decide: Decide, rubric: Rubric | None = None) -> ExportResult:
+    """``export_pack`` with the shipped rubric (unless given), spaCy's entities, CenterFace and
+    the verifiers: what the CLI and the web app use."""
     from pipeline.flagging.rubric import load_rubric
 
     return export_pack(instance, store, request, out, rubric=rubric or load_rubric(),
-                       models=partial(_default_models, instance))
+                       models=partial(_default_models, instance), decide=decide)

@@ -6,8 +6,13 @@ redaction. Every detail is mapped back to whole words: the words of one
 detail become one placeholder word (``[NAME]``) spanning their times, and the
 rest of the speech is left byte for byte. Neighbouring words of one kind make
 one placeholder ("Tom, Harry" gives one ``[NAME]``). ``Redaction`` records
-keep the kind and the times, never the removed words. ``redact_audio``
+keep the kind and the times, never the removed words; ``pii_audio.redact_audio``
 replaces those times in the audio with a tone or silence.
+
+What is found is a proposal: each run of words is a ``Proposal`` with a stable id
+(its first and last word), and ``find_pii(..., changes=Changes(...))`` applies a
+trainer's decisions on top: proposals removed (their words kept), words or time
+ranges added.
 
 Rules (kept to what UK body-worn footage says; over-redaction is the safe side):
 
@@ -37,9 +42,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import TYPE_CHECKING, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from pipeline.errors import ModelError
 from pipeline.flagging.engine import SPACY_MODEL, load_nlp
@@ -62,12 +65,6 @@ _RANK = {kind: i for i, kind in enumerate(KINDS)}
 MIN_WORD_S = 0.08
 #: How far at most a window is widened towards each neighbour.
 MAX_WIDEN_S = 1.5
-#: Audio windows closer than this are toned out as one (no half-second of speech between two
-#: redacted words survives to be heard).
-MERGE_GAP_S = 0.5
-#: Padding either side of each audio window, measured so that no syllable of a redacted word
-#: remains (``scripts/bench_pii.py``; README, "Teaching exports").
-AUDIO_PAD_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -76,6 +73,7 @@ class Redaction:
 
     ``audio_start_s``/``audio_end_s`` are the times to tone out before padding: the words'
     own times, or, when one of them is timed implausibly short, out to the neighbouring words.
+    ``by`` says who asked for it: ``"automatic"`` or ``"trainer"``.
     """
 
     kind: str
@@ -84,6 +82,30 @@ class Redaction:
     word_count: int
     audio_start_s: float
     audio_end_s: float
+    by: str = "automatic"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A run of words the detectors propose to redact, before anyone has looked at it."""
+
+    id: str  # "w<first>-<last>": stable for the same transcript
+    kind: str
+    first: int  # word indices over all the segments' words, in order
+    last: int
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Changes:
+    """A trainer's changes to one text's proposals: removed (their words stay), words added
+    (``first``, ``last`` word index, kind), time ranges added (speech only: the words inside
+    are replaced too, and the whole range is toned out even where no word was heard)."""
+
+    removed: frozenset[str] = frozenset()
+    words: tuple[tuple[int, int, str], ...] = ()
+    times: tuple[tuple[float, float, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +114,8 @@ class Redacted:
 
     segments: tuple[Segment, ...]
     redactions: tuple[Redaction, ...]
+    proposals: tuple[Proposal, ...] = ()
+    extra_windows: tuple[tuple[float, float], ...] = ()  # trainer's time ranges, as given
 
     @property
     def counts(self) -> dict[str, int]:
@@ -100,8 +124,8 @@ class Redacted:
 
     @property
     def windows(self) -> list[tuple[float, float]]:
-        """The times to hide in the audio, one per redaction (``redact_audio`` pads and merges)."""
-        return [(r.audio_start_s, r.audio_end_s) for r in self.redactions]
+        """The times to hide in the audio (``redact_audio`` pads and merges them)."""
+        return [*((r.audio_start_s, r.audio_end_s) for r in self.redactions), *self.extra_windows]
 
 
 def load_pii_nlp(name: str = SPACY_MODEL) -> Language:
@@ -126,12 +150,13 @@ class _Piece:
     end: int
 
 
-def find_pii(segments: Sequence[Segment], *, nlp: Language) -> Redacted:
+def find_pii(segments: Sequence[Segment], *, nlp: Language, changes: Changes | None = None) -> Redacted:
     """Replace names, addresses, postcodes, phone numbers, vehicles, dates of birth and e-mails.
 
     ``nlp`` must have its entity recogniser (``load_pii_nlp()``). Returns the
     segments with the same times, each detail's words made one placeholder word
-    spanning their times, and one ``Redaction`` per detail.
+    spanning their times, one ``Redaction`` per detail, and the proposals as found
+    (before ``changes``, a trainer's decisions, were applied).
     """
     if "ner" not in nlp.pipe_names:
         raise ModelError(
@@ -139,32 +164,26 @@ def find_pii(segments: Sequence[Segment], *, nlp: Language) -> Redacted:
             "not pipeline.flagging.engine.load_nlp() (which leaves the entity recogniser out)"
         )
     pieces, text = _place_words(segments)
-    doc = nlp(text)
-    placed = [Placed(p.core, p.end, p.word.start_s, p.word.end_s) for p in pieces]
-    spans = detect_spans(text, doc, [*presidio_spans(text, doc, nlp), *number_runs(text),
-                                     *dotted_addresses(text),
-                                     *cued_spans(text, placed)])
-
-    ends = [p.end for p in pieces]
-    best: dict[int, tuple[int, str, int, int]] = {}  # piece -> (rank, kind, covered from, to)
-    for kind, a, b in spans:
-        for i in range(bisect.bisect_right(ends, a), len(pieces)):
-            p = pieces[i]
-            if p.core >= b:
-                break
-            lo, hi = max(a, p.core), min(b, p.end)
-            old = best.get(i)
-            if old is None or _RANK[kind] < old[0]:
-                best[i] = (_RANK[kind], kind, lo, hi)
-            elif old[1] == kind:
-                best[i] = (old[0], kind, min(old[2], lo), max(old[3], hi))
-
-    groups: list[list[int]] = []  # consecutive words of one kind, across segment breaks
-    for i in sorted(best):
-        if groups and groups[-1][-1] == i - 1 and best[i - 1][1] == best[i][1]:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
+    best = _best_kinds(pieces, text, nlp)
+    proposals = tuple(
+        Proposal(f"w{g[0]}-{g[-1]}", best[g[0]][1], g[0], g[-1], pieces[g[0]].word.start_s,
+                 pieces[g[-1]].word.end_s) for g in _groups(best))
+    added: set[int] = set()
+    extra: tuple[tuple[float, float], ...] = ()
+    if changes is not None:
+        for proposal in proposals:
+            if proposal.id in changes.removed:
+                for i in range(proposal.first, proposal.last + 1):
+                    best.pop(i, None)
+        chosen = list(changes.words)
+        chosen += [(i, i, kind) for a, b, kind in changes.times for i, p in enumerate(pieces)
+                   if p.word.end_s > a and p.word.start_s < b]
+        for lo_word, hi_word, kind in chosen:
+            for i in range(max(0, lo_word), min(len(pieces), hi_word + 1)):
+                best[i] = (_RANK[kind], kind, pieces[i].core, pieces[i].end)
+                added.add(i)
+        extra = tuple((a, b) for a, b, _ in changes.times)
+    groups = _groups(best)
     replaced: dict[int, Word | None] = {}
     for group in groups:
         kind = best[group[0]][1]
@@ -177,10 +196,50 @@ def find_pii(segments: Sequence[Segment], *, nlp: Language) -> Redacted:
             replaced.update(dict.fromkeys(members[1:]))
     redactions = tuple(
         Redaction(best[g[0]][1], pieces[g[0]].word.start_s, pieces[g[-1]].word.end_s, len(g),
-                  *_audio_window(pieces, g[0], g[-1]))
+                  *_audio_window(pieces, g[0], g[-1]),
+                  by="trainer" if added.intersection(g) else "automatic")
         for g in groups
     )
-    return Redacted(_rebuild(segments, pieces, replaced), redactions)
+    return Redacted(_rebuild(segments, pieces, replaced), redactions, proposals, extra)
+
+
+def _best_kinds(pieces: Sequence[_Piece], text: str, nlp: Language) -> dict[int, tuple[int, str, int, int]]:
+    """For each word the detectors claim: (rank, kind, covered from, to) of the strongest claim."""
+    doc = nlp(text)
+    placed = [Placed(p.core, p.end, p.word.start_s, p.word.end_s) for p in pieces]
+    spans = detect_spans(text, doc, [*presidio_spans(text, doc, nlp), *number_runs(text),
+                                     *dotted_addresses(text),
+                                     *cued_spans(text, placed)])
+    ends = [p.end for p in pieces]
+    best: dict[int, tuple[int, str, int, int]] = {}
+    for kind, a, b in spans:
+        for i in range(bisect.bisect_right(ends, a), len(pieces)):
+            p = pieces[i]
+            if p.core >= b:
+                break
+            lo, hi = max(a, p.core), min(b, p.end)
+            old = best.get(i)
+            if old is None or _RANK[kind] < old[0]:
+                best[i] = (_RANK[kind], kind, lo, hi)
+            elif old[1] == kind:
+                best[i] = (old[0], kind, min(old[2], lo), max(old[3], hi))
+    return best
+
+
+def _groups(best: dict[int, tuple[int, str, int, int]]) -> list[list[int]]:
+    """Consecutive claimed words of one kind, across segment breaks."""
+    groups: list[list[int]] = []
+    for i in sorted(best):
+        if groups and groups[-1][-1] == i - 1 and best[i - 1][1] == best[i][1]:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def word_list(segments: Sequence[Segment]) -> list[Word]:
+    """Every word of ``segments`` in order, as ``Proposal`` and ``Changes`` number them."""
+    return [p.word for p in _place_words(segments)[0]]
 
 
 def _audio_window(pieces: Sequence[_Piece], first: int, last: int) -> tuple[float, float]:
@@ -253,86 +312,3 @@ def _rebuild(
         out[si] = Segment(seg.start_s, seg.end_s, text, kept if seg.words else (),
                           seg.avg_logprob, seg.no_speech_prob)
     return tuple(out)
-
-
-# --- audio -----------------------------------------------------------------------------------
-
-
-def redact_audio(
-    samples: np.ndarray,
-    sample_rate: int,
-    windows: Sequence[tuple[float, float]],
-    *,
-    mode: Literal["tone", "silence"] = "tone",
-    tone_hz: float = 1000.0,
-    level_dbfs: float = -20.0,
-    pad_s: float = AUDIO_PAD_S,
-    merge_gap_s: float = MERGE_GAP_S,
-    fade_s: float = 0.005,
-) -> np.ndarray:
-    """A copy of ``samples`` with each window (padded by ``pad_s``) replaced by a tone or silence.
-
-    Padded windows less than ``merge_gap_s`` apart become one, so no short stretch of speech
-    between two redacted words is left to be heard.
-
-    Samples are mono ``(n,)`` or ``(n, channels)``, float (full scale 1.0) or
-    integer (full scale the type's maximum). The tone is a sine whose peak is
-    ``level_dbfs`` below full scale. At each edge the original is cross-faded
-    into the replacement over ``fade_s`` (raised cosine, no click), never longer
-    than the pad, so the window itself is pure tone or exact zeros and
-    nothing outside the padded window changes.
-    """
-    if mode not in ("tone", "silence"):
-        raise ValueError(f"redact_audio: mode must be 'tone' or 'silence', not {mode!r}")
-    if mode == "tone" and not 0 < tone_hz < sample_rate / 2:
-        raise ValueError(f"redact_audio: tone_hz {tone_hz} must lie between 0 and {sample_rate / 2} Hz")
-    out = np.array(samples, copy=True)
-    n = out.shape[0]
-    integer = np.issubdtype(out.dtype, np.integer)
-    full = float(np.iinfo(out.dtype).max) if integer else 1.0
-    amplitude = full * 10.0 ** (level_dbfs / 20.0)
-    fade = max(0, int(round(min(fade_s, pad_s) * sample_rate)))
-    for a, b in _sample_windows(windows, sample_rate, n, pad_s, merge_gap_s):
-        length = b - a
-        fill = amplitude * np.sin(2 * np.pi * tone_hz * np.arange(length) / sample_rate)
-        fill = fill if mode == "tone" else np.zeros(length)
-        weight = np.ones(length)  # of the replacement; the original gets 1 - weight
-        f = min(fade, length // 4)
-        if f:
-            ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(f) / f)
-            if a > 0:
-                weight[:f] = ramp
-            if b < n:
-                weight[-f:] = ramp[::-1]
-        if out.ndim > 1:
-            fill, weight = fill[:, None], weight[:, None]
-        mixed = np.where(weight == 1.0, fill, out[a:b] * (1.0 - weight) + fill * weight)
-        if integer:
-            info = np.iinfo(out.dtype)
-            mixed = np.clip(np.rint(mixed), info.min, info.max)
-        out[a:b] = mixed.astype(out.dtype)
-    return out
-
-
-def toned_windows_s(windows: Sequence[tuple[float, float]], sample_rate: int, n: int, *,
-                    pad_s: float = AUDIO_PAD_S, merge_gap_s: float = MERGE_GAP_S
-                    ) -> list[tuple[float, float]]:
-    """The stretches ``redact_audio`` replaces, in seconds: padded, clipped, merged."""
-    return [(round(a / sample_rate, 3), round(b / sample_rate, 3))
-            for a, b in _sample_windows(windows, sample_rate, n, pad_s, merge_gap_s)]
-
-
-def _sample_windows(
-    windows: Sequence[tuple[float, float]], sample_rate: int, n: int, pad_s: float,
-    merge_gap_s: float = 0.0,
-) -> list[tuple[int, int]]:
-    """Padded windows in samples, clipped to the array, those closer than the gap merged."""
-    merged: list[tuple[int, int]] = []
-    gap = int(round(merge_gap_s * sample_rate))
-    for s, e in sorted(windows):
-        a, b = max(0, int(np.floor((s - pad_s) * sample_rate))), min(n, int(np.ceil((e + pad_s) * sample_rate)))
-        if b > a and merged and a < merged[-1][1] + gap:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        elif b > a:
-            merged.append((a, b))
-    return merged

@@ -11,12 +11,14 @@ checked again on what it will show and play:
   detectors once more (a town said just after an ``[ADDRESS]`` is found in context).
 
 Any finding stops the export; the trainer is shown the kind and the time, never the words.
+A detail the trainer decided to keep (a proposal removed with a reason) is not a finding:
+what the check hears within it is counted in the manifest as kept.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -105,8 +107,13 @@ def _new_details(segments: Sequence[Segment], nlp: Any) -> list[Any]:
 
 def check_moment(moment: int, *, audio_wav: Path, toned: Sequence[tuple[float, float]],
                  subtitles: Sequence[Segment], feedback: Sequence[Segment], nlp: Any,
-                 verifier: Verifier) -> tuple[list[Finding], dict[str, Any]]:
-    """Findings for one moment, and what was checked (for the manifest)."""
+                 verifier: Verifier, kept: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+                 ) -> tuple[list[Finding], dict[str, Any]]:
+    """Findings for one moment, and what was checked (for the manifest).
+
+    ``kept`` holds the times of the details the trainer kept, under ``"speech"`` and
+    ``"feedback"``: what is found there is theirs to keep, not a finding.
+    """
     with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
         wav16 = Path(tmp) / "speech.wav"
         proc = run_tool(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
@@ -116,12 +123,16 @@ def check_moment(moment: int, *, audio_wav: Path, toned: Sequence[tuple[float, f
             raise MediaError(f"cannot prepare the pack's audio for its check: "
                              f"{proc.stderr.decode('utf-8', 'replace')[-200:]}")
         heard = verifier.transcribe(wav16)
-    findings = [Finding(moment, "audio", r.kind, round(r.start_s, 2))
-                for r in details_heard(heard.segments, toned, nlp)]
-    findings += [Finding(moment, "subtitles", r.kind, round(r.start_s, 2))
-                 for r in _new_details(subtitles, nlp)]
-    findings += [Finding(moment, "handout", r.kind, None) for r in _new_details(feedback, nlp)]
+    speech_kept, feedback_kept = (kept or {}).get("speech", ()), (kept or {}).get("feedback", ())
+    found = [(Finding(moment, "audio", r.kind, round(r.start_s, 2)), _outside(r.start_s, r.end_s, speech_kept))
+             for r in details_heard(heard.segments, toned, nlp)]
+    found += [(Finding(moment, "subtitles", r.kind, round(r.start_s, 2)),
+               _outside(r.start_s, r.end_s, speech_kept)) for r in _new_details(subtitles, nlp)]
+    found += [(Finding(moment, "handout", r.kind, None), _outside(r.start_s, r.end_s, feedback_kept))
+              for r in _new_details(feedback, nlp)]
+    findings = [f for f, new in found if new]
     checked = {"audio_retranscribed_s": round(heard.audio_s, 2),
                "audio_words_heard": heard.word_count,
-               "texts": ["subtitles", "handout feedback"], "found": len(findings)}
+               "texts": ["subtitles", "handout feedback"], "found": len(findings),
+               "found_where_the_trainer_kept_details": len(found) - len(findings)}
     return findings, checked

@@ -1,23 +1,16 @@
-"""Annotations: a TIP edits or deletes their own; trainers search submitted ones and export packs."""
+"""Annotations: a TIP edits or deletes their own; trainers search submitted ones (to export them:
+:mod:`reviewers.pages.teach`)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from datetime import date
-from functools import partial
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import RedirectResponse, Response
 
-from pipeline import clock
 from pipeline.review import items as review
 from pipeline.taxonomy import LABELS, PRACTICE_LABELS, TAXONOMY
-from pipeline.teach import pack as teach
 from pipeline.teach.search import search
 from reviewers.auth import Viewer, changing, role
 from reviewers.pages.review import annotation_input
@@ -47,30 +40,6 @@ def annotations_page(
               "date_from": date_from or "", "date_to": date_to or ""}
     return app.page(request, "annotations.html", rows=rows, params=params, labels=LABELS,
                     taxonomy=list(TAXONOMY))
-
-
-@router.post("/teach/export")
-async def export(
-    request: Request, viewer: Viewer = Depends(changing("trainer")),
-    annotation_ids: list[int] = Form(default=[]), reason: str = Form("", max_length=1000),
-    recipient: str = Form("", max_length=1000),
-) -> Response:
-    """Build a redacted teaching pack of the chosen moments and download it."""
-    app = request.app.state.bwv
-    req = teach.ExportRequest(annotation_ids=tuple(annotation_ids), reason=reason,
-                              recipient=recipient, actor=review.actor(viewer.user),
-                              exporter=viewer.user.name, role=viewer.user.role)
-    teach.check_request(req)
-    folder = Path(tempfile.mkdtemp(prefix="pack-", dir=app.instance.tmp_dir))
-    out = folder / f"teaching-pack-{clock.now():%Y%m%d-%H%M%S}.zip"
-    try:
-        await run_in_threadpool(partial(teach.export_with_defaults, rubric=app.rubric),
-                                app.instance, app.store, req, out)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(out, media_type="application/zip", filename=out.name,
-                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
 
 @router.get("/annotations/{annotation_id}/edit")

@@ -1,0 +1,197 @@
+"""A trainer reviews a teaching pack's redactions, then exports it.
+
+``POST /teach/review`` shows each chosen moment's transcript and the TIP's feedback
+with every proposed redaction marked. The trainer may keep a proposal (with a
+reason), tick more words to redact, give time ranges to tone out, and draw boxes on a
+frame for what is not a face (a number plate, a letter). ``POST /teach/export``
+turns the form into a review (:mod:`pipeline.teach.review_doc`, the same checks as
+the CLI's review file) and builds the pack from it. A form with a problem, or a pack
+the check before writing stopped, comes back filled in, with the problem shown.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
+
+from pipeline import clock
+from pipeline.errors import InvalidRequestError
+from pipeline.review import items as review
+from pipeline.teach import moments as teach
+from pipeline.teach import pack
+from pipeline.teach.frames import preview_frame
+from pipeline.teach.pii import KINDS, word_list
+from pipeline.teach.review_doc import FORMAT, TEXTS, MomentTexts, read_review
+from pipeline.teach.verify import PackNotClean
+from reviewers.auth import Viewer, changing, role
+
+router = APIRouter()
+_RANGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:-|–|to)\s*(\d+(?:\.\d+)?)\s*(.*)")
+
+
+def _export_request(
+    viewer: Viewer = Depends(changing("trainer")), annotation_ids: list[int] = Form(default=[]),
+    reason: str = Form("", max_length=1000), recipient: str = Form("", max_length=1000),
+) -> teach.ExportRequest:
+    """The moments chosen on the annotations page, for whom, to whom and why (checked)."""
+    req = teach.ExportRequest(annotation_ids=tuple(annotation_ids), reason=reason, recipient=recipient,
+                              actor=review.actor(viewer.user), exporter=viewer.user.name,
+                              role=viewer.user.role)
+    teach.check_request(req)
+    return req
+
+
+@router.post("/teach/review")
+async def review_page(request: Request,
+                      req: teach.ExportRequest = Depends(_export_request)) -> Response:
+    """The chosen moments with their proposed redactions, for the trainer to confirm."""
+    app = request.app.state.bwv
+    texts = await run_in_threadpool(pack.proposals, app.instance, app.store, req.annotation_ids)
+    app.store.audit(actor=req.actor, action="teach-review-viewed",
+                    obj="annotations:" + ",".join(str(t.annotation_id) for t in texts))
+    return _render(request, texts, req, form={}, problems=[])
+
+
+@router.post("/teach/export")
+async def export(request: Request, req: teach.ExportRequest = Depends(_export_request)) -> Response:
+    """Build the pack from the trainer's decisions and download it, or show what stopped it."""
+    app = request.app.state.bwv
+    form = await request.form()
+    texts = await run_in_threadpool(pack.proposals, app.instance, app.store, req.annotation_ids)
+    doc, problems = decisions_from_form(form, texts)
+    if not problems:
+        try:
+            read_review(doc, texts, route="web app")
+        except InvalidRequestError as exc:
+            problems.append(str(exc))
+    if problems:
+        return _render(request, texts, req, form=form, problems=problems, status_code=400)
+    folder = Path(tempfile.mkdtemp(prefix="pack-", dir=app.instance.tmp_dir))
+    out = folder / f"teaching-pack-{clock.now():%Y%m%d-%H%M%S}.zip"
+    try:
+        await run_in_threadpool(
+            partial(pack.export_with_defaults, rubric=app.rubric,
+                    decide=partial(read_review, doc, route="web app")),
+            app.instance, app.store, req, out)
+    except PackNotClean as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _render(request, texts, req, form=form, status_code=422,
+                       problems=["The pack was not written: the check before writing found "
+                                 "personal details left in it. Add redactions at these times, "
+                                 "or leave the moment out: " + "; ".join(f.describe() for f in exc.findings)])
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(out, media_type="application/zip", filename=out.name,
+                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+
+
+@router.get("/teach/frame/{annotation_id}")
+async def frame(request: Request, annotation_id: int, t: float = Query(0.0, ge=0.0, le=86_400.0),
+                viewer: Viewer = Depends(role("trainer"))) -> Response:
+    """One frame of a moment's clip, faces already blurred, to draw a box on (a JPEG)."""
+    app = request.app.state.bwv
+    moment = teach.plan_moments(app.instance, app.store, [annotation_id])[0]
+    jpeg = await run_in_threadpool(preview_frame, moment.original, moment.start_s + min(
+        t, moment.end_s - moment.start_s))
+    app.store.audit(actor=review.actor(viewer.user), action="teach-frame-viewed",
+                    obj=f"annotation:{annotation_id}", detail=f"t={t:.2f}")
+    return Response(jpeg, media_type="image/jpeg")
+
+
+def decisions_from_form(form: Any, texts: list[MomentTexts]) -> tuple[dict[str, Any], list[str]]:
+    """The review page's fields as a review document (the CLI file's format), and the problems
+    a person can fix in the form (a kept detail without a reason, a line that does not read)."""
+    problems: list[str] = []
+    kept = set(form.getlist("keep"))
+    moments = []
+    for m in texts:
+        aid = m.annotation_id
+        kind = form.get(f"kind:{aid}") or "NAME"
+        kind = kind if kind in KINDS else "NAME"
+        entry: dict[str, Any] = {"annotation_id": aid, "source_sha256": m.source_sha256,
+                                 "transcript_sha256": m.transcript_sha256(), "boxes": []}
+        for where in TEXTS:
+            proposed = []
+            for p in m.text(where)[1].proposals:
+                key = f"{aid}:{where}:{p.id}"
+                reason = str(form.get(f"reason:{key}") or "").strip()
+                if key in kept and not reason:
+                    problems.append(f"moment {aid}: say why the {p.kind.lower()} at "
+                                    f"{p.start_s:.1f} s stays unredacted")
+                proposed.append({"id": p.id, "redact": key not in kept, "reason": reason})
+            ticked = sorted({int(v) for v in form.getlist(f"add:{aid}:{where}") if str(v).isdigit()})
+            added = [{"words": run, "kind": kind} for run in _runs(ticked)]
+            entry[where] = {"proposed": proposed, "added": added}
+        for n, line in enumerate(str(form.get(f"times:{aid}") or "").splitlines(), 1):
+            if line.strip():
+                got = _RANGE.fullmatch(line)
+                if got is None or got.group(3).strip():
+                    problems.append(f"moment {aid}, time ranges line {n}: write START-END in seconds, "
+                                    "such as 12.5-14")
+                else:
+                    entry["speech"]["added"].append(
+                        {"start_s": float(got.group(1)), "end_s": float(got.group(2)), "kind": kind})
+        for n, line in enumerate(str(form.get(f"boxes:{aid}") or "").splitlines(), 1):
+            if line.strip():
+                box = _box_line(line)
+                if box is None:
+                    problems.append(f"moment {aid}, boxes line {n}: write START-END X Y WIDTH HEIGHT "
+                                    "(seconds, then fractions of the picture), such as "
+                                    "0-8 0.40 0.70 0.20 0.08 number plate")
+                else:
+                    entry["boxes"].append(box)
+        moments.append(entry)
+    return {"format": FORMAT, "moments": moments}, problems
+
+
+def _runs(indices: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return runs
+
+
+def _box_line(line: str) -> dict[str, Any] | None:
+    got = _RANGE.fullmatch(line)
+    if got is None:
+        return None
+    parts = got.group(3).split(maxsplit=4)
+    try:
+        x, y, w, h = (float(v) for v in parts[:4])
+    except ValueError:
+        return None
+    return {"start_s": float(got.group(1)), "end_s": float(got.group(2)), "x": x, "y": y,
+            "width": w, "height": h, "what": parts[4] if len(parts) > 4 else ""}
+
+
+def _render(request: Request, texts: list[MomentTexts], req: teach.ExportRequest, *, form: Any,
+            problems: list[str], status_code: int = 200) -> Response:
+    app = request.app.state.bwv
+    moments = []
+    for m in texts:
+        parts = {}
+        for where in TEXTS:
+            segments, proposed = m.text(where)
+            words = word_list(segments)
+            owner = {i: p for p in proposed.proposals for i in range(p.first, p.last + 1)}
+            parts[where] = {"words": [(i, w, owner.get(i)) for i, w in enumerate(words)],
+                            "proposals": [(p, " ".join(w.word.strip() for w in words[p.first:p.last + 1]))
+                                          for p in proposed.proposals]}
+        moments.append({"texts": m, "parts": parts})
+    ticked = {key: set(form.getlist(key)) for key in form} if form else {}
+    return app.page(request, "teach_review.html", status_code=status_code, moments=moments,
+                    request_=req, form=form or {}, ticked=ticked, kept=set(ticked.get("keep", ())),
+                    problems=problems, kinds=KINDS)
