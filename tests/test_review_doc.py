@@ -127,3 +127,23 @@ def test_a_box_on_audio_only_footage_is_refused(nlp) -> None:
     doc["moments"][0]["boxes"].append({"start_s": 0, "end_s": 1, "x": 0, "y": 0, "width": 1, "height": 1})
     with pytest.raises(InvalidRequestError, match="annotation 7 has no video to put a box on"):
         read_review(doc, [audio], route="review file")
+
+
+def test_a_detail_the_second_model_heard_is_proposed_where_the_first_misheard_it(nlp) -> None:
+    misheard = segments(" She said I led my forty part role near the shops.")
+    heard = segments(" She said I live at 14 Park Road near the shops.")
+    alone = find_pii(misheard, nlp=nlp)
+    assert not alone.proposals  # nothing personal in the words as the first model heard them
+    both = find_pii(misheard, nlp=nlp, heard=heard)
+    [proposal] = both.proposals
+    assert proposal.heard and proposal.kind == "ADDRESS" and proposal.id.startswith("h")
+    assert proposal.first >= 0 and proposal.start_s < proposal.end_s
+    text = " ".join(s.text for s in both.segments)
+    assert "[ADDRESS]" in text and "near the shops" in text and "She said" in text
+    assert (proposal.start_s, proposal.end_s) in both.windows  # the time is toned out
+    # The trainer may remove it like any other proposal (with a reason, in the review).
+    kept = find_pii(misheard, nlp=nlp, heard=heard, changes=Changes(removed=frozenset({proposal.id})))
+    assert "[ADDRESS]" not in " ".join(s.text for s in kept.segments) and not kept.windows
+    # Where the first transcript's own proposal covers it already, nothing is added twice.
+    same = segments(" She said I live at 14 Park Road near the shops.")
+    assert not any(p.heard for p in find_pii(same, nlp=nlp, heard=heard).proposals)

@@ -227,6 +227,12 @@ def test_manifest_records_source_range_redactions_and_who(pack) -> None:
                                  "height": 0.25, "what": "number plate"}]
     assert faces["frames_with_boxes"] in (50, 51)
     assert "tom reviewed the proposed redactions before export: 0 kept unredacted" in handout
+    # The second face detector looked at the written clip and found nothing.
+    second = faces["checked_before_writing"]
+    assert second["detector"].startswith("blazeface full-range") and second["passed"] is True
+    assert second["frames_total"] == 17 * 25 and second["frames_checked"] == -(-17 * 25 // 6)
+    assert (f"a second, different face detector (blazeface full-range) looked at "
+            f"{second['frames_checked']} of the redacted clip's {17 * 25} frames") in handout
     assert "Regions the trainer marked on the picture are blurred in" in handout
     assert manifest["export"]["to"] == "L&D team" and manifest["export"]["reason"] == "Module 3: first disclosures"
     # The trainer the CLI acted for, and the operating-system user who ran it.
@@ -575,17 +581,14 @@ def test_the_handout_states_what_was_done_and_no_more() -> None:
 
 
 
-def test_a_detail_the_transcript_missed_stops_the_export(home: Path, tmp_path: Path) -> None:
-    """Whisper mishears a name, so the first pass cannot find it and the audio keeps it: the
-    verifier (the base model, on the redacted audio) hears it, and nothing is written."""
-    store = open_store(f"sqlite:///{home / 'bwv.sqlite3'}")
-    annotation = _ids(home)["audio"]
-    media_id = store.annotation(annotation).media_id
+def _mishear_the_name(store, annotation: int) -> None:
+    """The stored transcript as a mishearing would have it: "my name is Sarah Thompson" lost."""
     from sqlalchemy import select
 
     from pipeline.store import schema as db
 
-    with store.session() as s:  # the transcript as a mishearing would have it
+    media_id = store.annotation(annotation).media_id
+    with store.session() as s:
         for seg in s.scalars(select(db.Segment).where(db.Segment.media_id == media_id)):
             words = json.loads(seg.words_json)
             for word in words:
@@ -593,19 +596,81 @@ def test_a_detail_the_transcript_missed_stops_the_export(home: Path, tmp_path: P
                     word["word"] = "the"
             seg.words_json = json.dumps(words)
             seg.text = " ".join(w["word"] for w in words)
+
+
+def test_a_detail_the_transcript_missed_is_found_by_the_second_hearing(home: Path, tmp_path: Path) -> None:
+    """Whisper mishears a name, so detection on the transcript cannot find it; the second
+    model, hearing the same audio, does: the name is proposed from what it heard, toned out
+    and replaced, and the pack is written."""
+    store = open_store(f"sqlite:///{home / 'bwv.sqlite3'}")
+    annotation = _ids(home)["audio"]
+    _mishear_the_name(store, annotation)
+    review = tmp_path / "review.json"
+    assert bwv(home, "teach", "review", str(annotation), "--as", "tom", "-o", str(review)).returncode == 0
+    proposed = json.loads(review.read_text())["moments"][0]["speech"]["proposed"]
+    heard = [p for p in proposed if p["heard_by_second_model"]]
+    assert [p["kind"] for p in heard] == ["NAME"] and heard[0]["text"].startswith("the")
     out = tmp_path / "pack.zip"
     done = bwv(home, "teach", "export", "--as", "tom", str(annotation), "--reason", "r",
-               "--recipient", "t", "--accept-proposed", "-o", str(out))
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert re.match(r"error: the teaching pack was not written: the check before writing found "
+               "--recipient", "t", "--review", str(review), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(out) as z:
+        manifest = json.loads(z.read(f"moment-{annotation}/manifest.json"))
+    windows = manifest["redaction"]["audio"]["windows_s"]
+    assert any(a <= heard[0]["start_s"] and heard[0]["end_s"] <= b for a, b in windows)
+    assert manifest["redaction"]["transcript"]["NAME"] >= 1
+    store.engine.dispose()
+
+
+def test_a_detail_both_passes_missed_stops_the_export(home: Path, tmp_path: Path) -> None:
+    """Without the second hearing (an export configured without it), the name misheard in the
+    transcript stays in the audio: the check before writing (the base model on the redacted
+    audio) hears it, and nothing is written, from the CLI's code path or the web page's."""
+    import dataclasses
+
+    from test_review_app import Client
+
+    from pipeline.flagging.rubric import load_rubric
+    from pipeline.teach import pack as teaching
+    from pipeline.teach.moments import ExportRequest
+    from pipeline.teach.review_doc import Review
+    from pipeline.teach.verify import PackNotClean
+    from reviewers.app import create_app
+
+    instance = resolve_instance(home)
+    store = open_store(instance.db_url)
+    annotation = _ids(home)["audio"]
+    _mishear_the_name(store, annotation)
+    out = tmp_path / "out" / "pack.zip"
+    request = ExportRequest(annotation_ids=(annotation,), reason="r", recipient="t",
+                            actor="cli:test as tom", exporter="tom", role="trainer")
+    models = dataclasses.replace(teaching._default_models(instance), hearer=None)
+    assert teaching._default_models(instance).hearer is not None  # on by default
+    with pytest.raises(PackNotClean) as caught:
+        teaching.export_pack(instance, store, request, out, rubric=load_rubric(),
+                             models=lambda: models, decide=lambda texts: Review.accept_proposed())
+    message = str(caught.value)
+    assert re.match(r"the teaching pack was not written: the check before writing found "
                     rf"personal details left in it \(moment {annotation}: name in the audio at "
-                    r"\d+\.\d s", done.stderr), done.stderr
-    assert "sarah" not in done.stderr.lower() and "thompson" not in done.stderr.lower()
-    assert not out.exists() and not list(tmp_path.glob(".pack.zip*"))
+                    r"\d+\.\d s", message), message
+    assert "sarah" not in message.lower() and "thompson" not in message.lower()
+    assert not list(out.parent.iterdir())
     stopped = store.audit_page(offset=0, limit=5, action="teach-export-stopped")[0]
     assert len(stopped) == 1 and stopped[0].object == f"annotations:{annotation}"
     assert stopped[0].detail.startswith(f"moment {annotation}: name in the audio at ")
     assert store.audit_page(offset=0, limit=5, action="teach-export")[1] == 1  # only the stop
+    # On the web the stop brings the review page back, with the finding's time to act on.
+    original = teaching.default_hearer
+    teaching.default_hearer = lambda inst: None
+    try:
+        app = create_app(instance)
+        tom = Client(app, "tom")
+        page = tom.post("/teach/export", {"annotation_ids": [str(annotation)], "reason": "r",
+                                          "recipient": "t"})
+    finally:
+        teaching.default_hearer = original
+    assert page.status_code == 422 and 'role="alert"' in page.text
+    assert f"moment {annotation}: name in the audio at" in page.text and "Build the pack" in page.text
     store.engine.dispose()
 
 
@@ -667,3 +732,43 @@ def test_a_trainer_reviews_and_exports_in_a_real_browser(home: Path, tmp_path: P
     assert len(decided["boxes"]) == 1 and decided["boxes"][0]["what"] == "drawn box"
     assert manifest["redaction"]["faces"]["frames_with_boxes"] == 17 * 25
     assert "stairs" not in vtt
+
+
+def test_a_face_the_first_detector_missed_stops_the_export(home: Path, tmp_path: Path) -> None:
+    """The second detector (BlazeFace) looks at the clip as written: when the first redaction
+    fails (here CenterFace set so strict that it finds nothing), the export stops and says
+    where, and nothing is written."""
+    import dataclasses
+
+    from pipeline.flagging.rubric import load_rubric
+    from pipeline.teach import pack as teaching
+    from pipeline.teach.face_detector import FaceDetector
+    from pipeline.teach.faces import redact_video
+    from pipeline.teach.moments import ExportRequest
+    from pipeline.teach.review_doc import Review
+    from pipeline.teach.verify import PackNotClean
+
+    instance = resolve_instance(home)
+    store = open_store(instance.db_url)
+    blind = FaceDetector(threshold=0.999999)
+
+    def unblurred(moment, wav, clip, boxes):
+        stats = redact_video(moment.original, clip, start_s=moment.start_s,
+                             duration_s=moment.end_s - moment.start_s, audio=wav, detector=blind)
+        assert stats.frames_blurred == 0
+        return {"detector": "centerface, blind", "frames": stats.frames}
+
+    models = teaching._default_models(instance)
+    annotation = _ids(home)["video"]
+    out = tmp_path / "out" / "pack.zip"
+    request = ExportRequest(annotation_ids=(annotation,), reason="r", recipient="t", actor="test",
+                            exporter="tom", role="trainer")
+    with pytest.raises(PackNotClean) as caught:
+        teaching.export_pack(instance, store, request, out, rubric=load_rubric(),
+                             models=lambda: dataclasses.replace(models, redact_video=unblurred),
+                             decide=lambda texts: Review.accept_proposed())
+    assert re.search(rf"moment {annotation}: face in the picture at \d+\.\d s", str(caught.value))
+    assert not list(out.parent.iterdir())
+    stopped = store.audit_page(offset=0, limit=5, action="teach-export-stopped")[0]
+    assert len(stopped) == 1 and "face in the picture" in stopped[0].detail
+    store.engine.dispose()

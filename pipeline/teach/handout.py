@@ -61,6 +61,12 @@ def what_was_done(redaction: dict[str, Any]) -> list[str]:
                  f"{faces['frames_detected']} of the clip's {faces['frames']} frames and found faces "
                  f"in {faces['frames_with_faces']} of them; the regions it found are blurred, "
                  f"{faces['frames_blurred']} frames in all."]
+    second = faces.get("checked_before_writing")
+    if second:
+        lines.append(f"Before the pack was written, a second, different face detector "
+                     f"({second['detector'].split(' (')[0]}) looked at {second['frames_checked']} of "
+                     f"the redacted clip's {second['frames_total']} frames and found no face in two "
+                     f"checked frames in a row.")
     if faces.get("frames_with_boxes"):
         lines.append(f"Regions the trainer marked on the picture are blurred in "
                      f"{faces['frames_with_boxes']} frames.")

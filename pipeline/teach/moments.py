@@ -152,13 +152,14 @@ def as_segment(text: str) -> Segment:
     return Segment(0.0, float(len(words)), text, words)
 
 
-def moment_texts(store: Store, moment: Moment, nlp: Any) -> MomentTexts:
+def moment_texts(store: Store, moment: Moment, nlp: Any, *, heard: Sequence[Segment] = ()) -> MomentTexts:
     """A moment's transcript (re-timed from the clip's start) and feedback, with what the
-    detectors propose to redact in each."""
+    detectors propose to redact in each; ``heard`` is a second model's transcript of the
+    moment's audio, whose details are proposed too (``pii.find_pii``)."""
     speech = clip_segments(store.load_segments(moment.media.id), moment.start_s, moment.end_s)
     feedback = [as_segment(moment.annotation.feedback)]
     return MomentTexts(
         annotation_id=moment.annotation.id, source_sha256=moment.media.sha256 or "",
         duration_s=round(moment.end_s - moment.start_s, 3), has_video=bool(moment.media.has_video),
-        speech=speech, feedback=feedback, proposed_speech=find_pii(speech, nlp=nlp),
-        proposed_feedback=find_pii(feedback, nlp=nlp))
+        speech=speech, feedback=feedback, proposed_speech=find_pii(speech, nlp=nlp, heard=heard),
+        proposed_feedback=find_pii(feedback, nlp=nlp), heard=tuple(heard))

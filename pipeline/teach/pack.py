@@ -14,11 +14,13 @@ refusal or stop, writes an audit row.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import shutil
 import tempfile
+import threading
 import wave
 import zipfile
 from collections.abc import Callable, Sequence
@@ -50,7 +52,14 @@ from pipeline.teach.moments import (
 from pipeline.teach.pii import Redacted, find_pii, load_pii_nlp
 from pipeline.teach.pii_audio import redact_audio, toned_windows_s
 from pipeline.teach.review_doc import TEXTS, Box, MomentTexts, Review
-from pipeline.teach.verify import Finding, PackNotClean, Verifier, base_verifier, check_moment
+from pipeline.teach.verify import (
+    Finding,
+    PackNotClean,
+    Verifier,
+    base_verifier,
+    check_moment,
+    listen,
+)
 
 log = logging.getLogger("bwv.teach")
 
@@ -112,6 +121,7 @@ class ExportModels:
     redact_video: RedactMoment
     verifier: Verifier  # transcribes the redacted audio again
     check_frames: CheckFrames | None = None  # a second face detector over the written clip
+    hearer: Verifier | None = None  # hears the original audio too, for more proposals
 
 
 @dataclass
@@ -143,8 +153,6 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
     for moment in moments:
         verify_original(store, moment, actor=request.actor)
     loaded = models()
-    texts = [moment_texts(store, moment, loaded.nlp) for moment in moments]
-    review = decide(texts)
     at = clock.now()
     exported = {"by": request.exporter, "role": request.role, "audit_actor": request.actor,
                 "to": request.recipient.strip(), "reason": request.reason.strip(),
@@ -157,8 +165,13 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
     ids = "annotations:" + ",".join(str(m.annotation.id) for m in moments)
     summaries = []
     try:
-        prepared = [_redact_sound(moment, moment_text, review, loaded, work)
-                    for moment, moment_text in zip(moments, texts, strict=True)]
+        # Each moment's audio heard again by the second model: its details are proposed too.
+        sounds = [_hear(moment, loaded.hearer, work) for moment in moments]
+        texts = [moment_texts(store, moment, loaded.nlp, heard=heard)
+                 for moment, (_, heard) in zip(moments, sounds, strict=True)]
+        review = decide(texts)
+        prepared = [_redact_sound(moment, moment_text, review, loaded, work, original)
+                    for moment, moment_text, (original, _) in zip(moments, texts, sounds, strict=True)]
         _stop_if_found(store, request, ids, [f for p in prepared for f in p.checked.pop("findings")])
         findings = []
         for p in prepared:
@@ -184,15 +197,25 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
     return ExportResult(path=out, sha256=digest, moments=summaries)
 
 
+def _hear(moment: Moment, hearer: Verifier | None, work: Path) -> tuple[np.ndarray, list[Segment]]:
+    """The moment's audio, and what the second model hears in it (nothing without one)."""
+    original = _extract_audio(moment)
+    if hearer is None:
+        return original, []
+    wav = work / f"heard-{moment.annotation.id}.wav"
+    _write_wav(wav, original)
+    return original, list(listen(hearer, wav).segments)
+
+
 def _redact_sound(moment: Moment, texts: MomentTexts, review: Review, loaded: ExportModels,
-                  work: Path) -> _Prepared:
+                  work: Path, original: np.ndarray) -> _Prepared:
     """Apply the decided redactions to the words and the audio, then check them again."""
     here = work / f"moment-{moment.annotation.id}"
     here.mkdir()
     decided = review.of(moment.annotation.id)
-    applied = {where: find_pii(texts.text(where)[0], nlp=loaded.nlp, changes=decided.changes(where))
+    applied = {where: find_pii(texts.text(where)[0], nlp=loaded.nlp, changes=decided.changes(where),
+                               heard=texts.heard if where == "speech" else ())
                for where in TEXTS}
-    original = _extract_audio(moment)
     windows = applied["speech"].windows
     toned = toned_windows_s(windows, AUDIO_RATE, len(original))
     wav = here / "audio.wav"
@@ -295,13 +318,55 @@ def _default_models(instance: Instance) -> ExportModels:
                 "frames_with_boxes": stats.frames_boxed, "detections": stats.detections,
                 "detected_at": f"{stats.detect_width}x{stats.detect_height}"}
 
-    return ExportModels(shared_nlp(), blur, base_verifier(instance.models_dir))
+    return ExportModels(shared_nlp(), blur, shared_verifier(instance.models_dir), _check_frames,
+                        hearer=default_hearer(instance))
+
+
+def default_hearer(instance: Instance) -> Verifier | None:
+    """The model that hears each moment's audio a second time, for more proposals: ``base``."""
+    return shared_verifier(instance.models_dir)
+
+
+_SECOND_DETECTOR_LOCK = threading.Lock()
+
+
+@cache
+def _second_detector() -> Any:
+    from pipeline.teach.face_check import BlazeFaceDetector
+
+    return BlazeFaceDetector(threads=2)
+
+
+def _check_frames(annotation_id: int, clip: Path) -> tuple[list[Finding], dict[str, Any]]:
+    """The written clip through the second face detector (BlazeFace): a face it finds in two
+    checked frames in a row (a quarter of a second apart at most) is a finding, so a face on
+    screen for half a second or more is always caught and a one-frame glimmer is not."""
+    from pipeline.teach.face_check import check_clip
+
+    with _SECOND_DETECTOR_LOCK:  # LiteRT's interpreter serves one caller at a time
+        checked = check_clip(clip, detector=_second_detector())
+    frames = sorted({f.frame for f in checked.findings})
+    repeated = [b for a, b in itertools.pairwise(frames) if b - a == checked.every]
+    findings = [Finding(annotation_id, "picture", "face", round(b / checked.fps, 2))
+                for b in repeated[:1]]
+    return findings, {**checked.describe(), "rule": "a face in two checked frames in a row"}
+
+
+@cache
+def shared_verifier(models_dir: Path) -> Verifier:
+    """The second model (``base``), loaded once per process."""
+    return base_verifier(models_dir)
 
 
 def proposals(instance: Instance, store: Store, ids: Sequence[int]) -> list[MomentTexts]:
-    """Each moment's words with what the detectors propose to redact, for a trainer to review
-    (the moments are checked as an export checks them)."""
-    return [moment_texts(store, moment, shared_nlp()) for moment in plan_moments(instance, store, ids)]
+    """Each moment's words with what the detectors propose to redact, in the transcript and
+    in what the second model hears, for a trainer to review (the moments are checked as an
+    export checks them)."""
+    hearer = default_hearer(instance)
+    instance.tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="propose-", dir=instance.tmp_dir) as tmp:
+        return [moment_texts(store, moment, shared_nlp(), heard=_hear(moment, hearer, Path(tmp))[1])
+                for moment in plan_moments(instance, store, ids)]
 
 
 def export_with_defaults(instance: Instance, store: Store, request: ExportRequest, out: Path, *,

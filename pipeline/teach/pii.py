@@ -63,6 +63,11 @@ _RANK = {kind: i for i, kind in enumerate(KINDS)}
 #: place zero or near-zero length. Its detail's audio window is widened to the neighbouring
 #: words' edges instead.
 MIN_WORD_S = 0.08
+#: A detail a second model heard is proposed unless this share of its time is already proposed.
+HEARD_COVERED = 0.5
+#: Its words in this transcript are those whose middle lies inside its time, less this (or a
+#: quarter of the time, if shorter) at each end.
+HEARD_MARGIN_S = 0.25
 #: How far at most a window is widened towards each neighbour.
 MAX_WIDEN_S = 1.5
 
@@ -87,14 +92,20 @@ class Redaction:
 
 @dataclass(frozen=True)
 class Proposal:
-    """A run of words the detectors propose to redact, before anyone has looked at it."""
+    """A run of words the detectors propose to redact, before anyone has looked at it.
 
-    id: str  # "w<first>-<last>": stable for the same transcript
+    A proposal from a second hearing (``heard``: the detectors found a detail in another
+    model's transcript of the same audio) is a time range; ``first``..``last`` are the
+    words of this transcript inside it (-1 when there are none).
+    """
+
+    id: str  # "w<first>-<last>", or "h<start ms>-<end ms>" when heard: stable for the same input
     kind: str
     first: int  # word indices over all the segments' words, in order
     last: int
     start_s: float
     end_s: float
+    heard: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,13 +161,19 @@ class _Piece:
     end: int
 
 
-def find_pii(segments: Sequence[Segment], *, nlp: Language, changes: Changes | None = None) -> Redacted:
+def find_pii(segments: Sequence[Segment], *, nlp: Language, changes: Changes | None = None,
+             heard: Sequence[Segment] = ()) -> Redacted:
     """Replace names, addresses, postcodes, phone numbers, vehicles, dates of birth and e-mails.
 
     ``nlp`` must have its entity recogniser (``load_pii_nlp()``). Returns the
     segments with the same times, each detail's words made one placeholder word
     spanning their times, one ``Redaction`` per detail, and the proposals as found
     (before ``changes``, a trainer's decisions, were applied).
+
+    ``heard`` is a second model's transcript of the same audio: a detail the detectors
+    find there, at a time this transcript's proposals do not already cover, is proposed
+    too (the words heard at that time are replaced and the time toned out), so a detail
+    one model misheard is still found when the other heard it.
     """
     if "ner" not in nlp.pipe_names:
         raise ModelError(
@@ -168,11 +185,18 @@ def find_pii(segments: Sequence[Segment], *, nlp: Language, changes: Changes | N
     proposals = tuple(
         Proposal(f"w{g[0]}-{g[-1]}", best[g[0]][1], g[0], g[-1], pieces[g[0]].word.start_s,
                  pieces[g[-1]].word.end_s) for g in _groups(best))
+    proposals += _heard_proposals(pieces, proposals, heard, nlp) if heard else ()
     added: set[int] = set()
     extra: tuple[tuple[float, float], ...] = ()
+    removed = changes.removed if changes is not None else frozenset()
+    for proposal in proposals:
+        if proposal.heard and proposal.id not in removed:
+            for i in range(proposal.first, proposal.last + 1) if proposal.first >= 0 else ():
+                best.setdefault(i, (_RANK[proposal.kind], proposal.kind, pieces[i].core, pieces[i].end))
+            extra += ((proposal.start_s, proposal.end_s),)
     if changes is not None:
         for proposal in proposals:
-            if proposal.id in changes.removed:
+            if proposal.id in changes.removed and not proposal.heard:  # heard: never applied
                 for i in range(proposal.first, proposal.last + 1):
                     best.pop(i, None)
         chosen = list(changes.words)
@@ -182,7 +206,7 @@ def find_pii(segments: Sequence[Segment], *, nlp: Language, changes: Changes | N
             for i in range(max(0, lo_word), min(len(pieces), hi_word + 1)):
                 best[i] = (_RANK[kind], kind, pieces[i].core, pieces[i].end)
                 added.add(i)
-        extra = tuple((a, b) for a, b, _ in changes.times)
+        extra += tuple((a, b) for a, b, _ in changes.times)
     groups = _groups(best)
     replaced: dict[int, Word | None] = {}
     for group in groups:
@@ -224,6 +248,26 @@ def _best_kinds(pieces: Sequence[_Piece], text: str, nlp: Language) -> dict[int,
             elif old[1] == kind:
                 best[i] = (old[0], kind, min(old[2], lo), max(old[3], hi))
     return best
+
+
+def _heard_proposals(pieces: Sequence[_Piece], proposals: Sequence[Proposal],
+                     heard: Sequence[Segment], nlp: Language) -> tuple[Proposal, ...]:
+    """Details found in a second model's transcript where this one's proposals are not."""
+    out = []
+    for r in find_pii(heard, nlp=nlp).redactions:
+        a, b = r.start_s, r.end_s
+        inside = sum(max(0.0, min(b, p.end_s) - max(a, p.start_s)) for p in proposals)
+        if inside >= HEARD_COVERED * (b - a):
+            continue
+        # This transcript's words whose middle lies in the time the other model heard the
+        # detail, less a margin at each end: two models place a word a little differently.
+        margin = min(HEARD_MARGIN_S, (b - a) / 4)
+        words = [i for i, p in enumerate(pieces)
+                 if a + margin <= (p.word.start_s + p.word.end_s) / 2 <= b - margin]
+        out.append(Proposal(f"h{round(a * 1000)}-{round(b * 1000)}", r.kind,
+                            words[0] if words else -1, words[-1] if words else -1,
+                            round(a, 3), round(b, 3), heard=True))
+    return tuple(out)
 
 
 def _groups(best: dict[int, tuple[int, str, int, int]]) -> list[list[int]]:

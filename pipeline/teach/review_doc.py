@@ -37,7 +37,9 @@ TEXTS = ("speech", "feedback")
 MAX_REASON = 500
 HOW_TO = (
     "Review every moment before the pack is built. Under speech and feedback, 'words' lists "
-    "each word as [number, start_s, end_s, text]. For each entry of 'proposed', leave "
+    "each word as [number, start_s, end_s, text]; a proposal 'heard_by_second_model' is a "
+    "detail a second model heard at that time, where the transcript has other words (or "
+    "none). For each entry of 'proposed', leave "
     "\"redact\": true, or set it to false and give a \"reason\" to keep its words. To add a "
     "redaction, append to 'added' {\"words\": [first, last], \"kind\": \"NAME\"} or (speech "
     "only) {\"start_s\": 1.5, \"end_s\": 2.4, \"kind\": \"NAME\"}. To blur something that is not "
@@ -74,6 +76,7 @@ class MomentTexts:
     feedback: Sequence[Segment]
     proposed_speech: Redacted
     proposed_feedback: Redacted
+    heard: Sequence[Segment] = ()  # the second model's transcript of the speech, if any
 
     def text(self, where: str) -> tuple[Sequence[Segment], Redacted]:
         return ((self.speech, self.proposed_speech) if where == "speech"
@@ -150,7 +153,8 @@ def review_document(moments: Sequence[MomentTexts], *, exporter: str) -> dict[st
                           for i, w in enumerate(words)],
                 "proposed": [{"id": p.id, "kind": p.kind, "words": [p.first, p.last],
                               "start_s": round(p.start_s, 3), "end_s": round(p.end_s, 3),
-                              "text": " ".join(w.word.strip() for w in words[p.first:p.last + 1]),
+                              "text": " ".join(w.word.strip() for w in words[p.first:p.last + 1])
+                              if p.first >= 0 else "", "heard_by_second_model": p.heard,
                               "redact": True, "reason": ""} for p in redacted.proposals],
                 "added": [],
             }

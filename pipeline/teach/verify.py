@@ -105,6 +105,19 @@ def _new_details(segments: Sequence[Segment], nlp: Any) -> list[Any]:
     return found
 
 
+def listen(verifier: Verifier, audio_wav: Path) -> Transcription:
+    """What the verifier's model hears in a WAV file (any rate: made 16 kHz mono first)."""
+    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+        wav16 = Path(tmp) / "speech.wav"
+        proc = run_tool(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+                         "-i", str(audio_wav), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
+                         str(wav16)], timeout_s=300.0)
+        if proc.returncode != 0:
+            raise MediaError(f"cannot prepare the pack's audio for its check: "
+                             f"{proc.stderr.decode('utf-8', 'replace')[-200:]}")
+        return verifier.transcribe(wav16)
+
+
 def check_moment(moment: int, *, audio_wav: Path, toned: Sequence[tuple[float, float]],
                  subtitles: Sequence[Segment], feedback: Sequence[Segment], nlp: Any,
                  verifier: Verifier, kept: Mapping[str, Sequence[tuple[float, float]]] | None = None,
@@ -114,15 +127,7 @@ def check_moment(moment: int, *, audio_wav: Path, toned: Sequence[tuple[float, f
     ``kept`` holds the times of the details the trainer kept, under ``"speech"`` and
     ``"feedback"``: what is found there is theirs to keep, not a finding.
     """
-    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-        wav16 = Path(tmp) / "speech.wav"
-        proc = run_tool(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-                         "-i", str(audio_wav), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
-                         str(wav16)], timeout_s=300.0)
-        if proc.returncode != 0:
-            raise MediaError(f"cannot prepare the pack's audio for its check: "
-                             f"{proc.stderr.decode('utf-8', 'replace')[-200:]}")
-        heard = verifier.transcribe(wav16)
+    heard = listen(verifier, audio_wav)
     speech_kept, feedback_kept = (kept or {}).get("speech", ()), (kept or {}).get("feedback", ())
     found = [(Finding(moment, "audio", r.kind, round(r.start_s, 2)), _outside(r.start_s, r.end_s, speech_kept))
              for r in details_heard(heard.segments, toned, nlp)]

@@ -186,10 +186,11 @@ def _render(request: Request, texts: list[MomentTexts], req: teach.ExportRequest
         for where in TEXTS:
             segments, proposed = m.text(where)
             words = word_list(segments)
-            owner = {i: p for p in proposed.proposals for i in range(p.first, p.last + 1)}
+            owner = {i: p for p in proposed.proposals if p.first >= 0
+                     for i in range(p.first, p.last + 1)}
             parts[where] = {"words": [(i, w, owner.get(i)) for i, w in enumerate(words)],
-                            "proposals": [(p, " ".join(w.word.strip() for w in words[p.first:p.last + 1]))
-                                          for p in proposed.proposals]}
+                            "proposals": [(p, " ".join(w.word.strip() for w in words[p.first:p.last + 1])
+                                           if p.first >= 0 else "") for p in proposed.proposals]}
         moments.append({"texts": m, "parts": parts})
     ticked = {key: set(form.getlist(key)) for key in form} if form else {}
     return app.page(request, "teach_review.html", status_code=status_code, moments=moments,
