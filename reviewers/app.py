@@ -1,7 +1,8 @@
 """The review app: FastAPI with server-rendered Jinja2 pages and a little plain JavaScript.
 
 ``create_app`` wires the pages (one module each in ``reviewers/pages``),
-the security headers, and the mapping from library errors to HTTP statuses.
+the security headers, and the mapping from library errors to HTTP statuses
+(anything else is a logged 500 page, with the same headers).
 There is no static mount of the media store: footage is streamed by id
 through an authorised route.
 """
@@ -19,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -39,9 +40,9 @@ from pipeline.errors import (
 from pipeline.flagging.rubric import Rubric, load_rubric
 from pipeline.review import proxy
 from pipeline.review.accounts import RateLimited, SessionPolicy
-from pipeline.store import Store, open_store
+from pipeline.store import Store, open_instance
 from reviewers.auth import NotSignedIn
-from reviewers.security import SecurityHeaders
+from reviewers.security import SecurityHeaders, secure
 
 log = logging.getLogger("bwv.reviewers")
 HERE = Path(__file__).resolve().parent
@@ -105,7 +106,7 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
     files waiting for review while the server runs (``bwv serve`` turns it on).
     """
     state = ReviewApp(
-        instance=instance, store=store or open_store(instance.db_url),
+        instance=instance, store=store or open_instance(instance),
         rubric=rubric or load_rubric(), policy=policy or SessionPolicy(),
         templates=make_templates(),
     )
@@ -156,6 +157,20 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
         return app.state.bwv.page(request, "error.html", status_code=422,
                                   title="Invalid request", message=problems)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # No input should get here (tests/test_review_inputs.py): what does is a bug, logged
+        # with its traceback; the visitor gets a page that gives nothing of it away.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        try:
+            response: Response = app.state.bwv.page(
+                request, "error.html", status_code=500, title="Server error",
+                message=SERVER_ERROR)
+        except Exception:  # the page itself failing: plain words instead
+            log.exception("the error page failed too")
+            response = PlainTextResponse(SERVER_ERROR, status_code=500)
+        return secure(response, https=request.url.scheme == "https")
+
     from reviewers.pages import admin, annotations, login, media, queue, review, teach
 
     for module in (login, queue, review, media, annotations, teach, admin):
@@ -165,6 +180,8 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
     return app
 
 
+SERVER_ERROR = ("Something went wrong on the server. It has been logged; try again, "
+                "and tell an administrator if it happens again.")
 _TITLES = {400: "Bad request", 401: "Sign in", 403: "Not allowed", 404: "Not found",
            409: "Already taken", 422: "Invalid request", 429: "Too many attempts",
            503: "Unavailable"}

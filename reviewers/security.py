@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from pipeline.errors import ForbiddenError
 
@@ -36,6 +37,17 @@ HEADERS = [
 ]
 _HSTS = (b"strict-transport-security", b"max-age=31536000")
 _OVERRIDDEN = {name for name, _ in HEADERS}
+
+
+def secure(response: Response, *, https: bool) -> Response:
+    """Give a response the headers :class:`SecurityHeaders` adds, for the one it cannot reach.
+
+    Starlette answers an unexpected exception from its outermost middleware, outside this
+    one, so the catch-all 500 page sets them itself.
+    """
+    for name, value in HEADERS + ([_HSTS] if https else []):
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 class SecurityHeaders:

@@ -14,6 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The small real recordings and photos the tests use (sources in tests/data/README.md).
 DATA = ROOT / "tests" / "data"
 sys.path.insert(0, str(ROOT))  # so tests can import scripts.footage
+# One audit key for the session (a real key, given the way operators may give it), so the
+# stores tests open in-process and the `bwv` subprocesses they start on the same database
+# sign with the same key. tests/test_audit.py unsets it to test the key file.
+os.environ.setdefault("BWV_AUDIT_KEY", "5e" * 32)
 
 
 def ffmpeg(*args: str) -> None:

@@ -290,10 +290,12 @@ def test_empty_day_is_still_a_report(db_url: str, frozen: FrozenClock, tmp_path:
         assert sentence in text
     for key in COLUMNS:
         rows = _csv(tmp_path / "out" / f"{key}.csv")
-        assert rows == ([] if key != "summary" else [{
+        assert rows == ([] if key not in ("summary", "audit_head") else [{
             "date": "2026-11-27", "files_seen": "0", "done": "0", "quarantined": "0",
             "unfinished": "0", "hours_processed": "0.0", "flags": "0", "review_items": "0",
             "runs": "0", "x_real_time": "",
+        }] if key == "summary" else [{
+            "date": "2026-11-27", "rows": "0", "head_id": "", "head_hash": "0" * 64,
         }])
 
 
@@ -304,7 +306,10 @@ def test_cli_writes_the_report(seeded: Store, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"wrote {out / 'report.html'}"
-    assert lines[1:-1] == [f"wrote {out / key}.csv" for key in COLUMNS]
+    assert lines[1:-2] == [f"wrote {out / key}.csv" for key in COLUMNS]
+    head = seeded.audit_head()  # the report's own audit row included
+    assert lines[-2] == (f"anchored the audit log: {head.rows - 1} rows, head row "
+                         f"{head.head_id - 1}, in {tmp_path / 'home' / 'audit.anchors'}")
     assert lines[-1] == (
         "report for 2026-11-27: 7 files seen, 3 done, 3 quarantined, 2.00 h of footage, "
         "6 flags, 4 review items, 2 runs, 15.0x real time"
@@ -320,6 +325,22 @@ def test_cli_writes_the_report(seeded: Store, tmp_path: Path) -> None:
         "1 flags, 1 review items, 0 runs, no timed run"
     ]
     assert seeded.audit_page(offset=0, limit=1, action="report")[0][0].object == "report:2026-11-28"
+
+
+def test_the_report_carries_the_audit_log_at_the_end_of_the_day(
+        seeded: Store, frozen: FrozenClock, tmp_path: Path) -> None:
+    """Issue 14: a copy of the day's audit head outside the database, beside the figures."""
+    frozen.now = at(12)
+    seeded.audit(actor="cli:test", action="export.flags", obj="flags")
+    day_end = seeded.audit_head()
+    frozen.now = at(30)  # the next morning: rows written then are not the day's
+    seeded.audit(actor="cli:test", action="export.flags", obj="flags")
+    write_report(seeded, tmp_path / "out", day=DAY, actor="cli:test")
+    assert _csv(tmp_path / "out" / "audit_head.csv") == [{
+        "date": "2026-11-27", "rows": str(day_end.rows), "head_id": str(day_end.head_id),
+        "head_hash": day_end.head_hash,
+    }]
+    assert day_end.head_hash in (tmp_path / "out" / "report.html").read_text()
 
 
 @pytest.mark.parametrize("bad", ["2026-13-01", "27/11/2026", "2026-02-30", "20261127", "yesterday"])

@@ -569,6 +569,28 @@ def test_every_view_stream_and_annotation_is_audited(app, store, world) -> None:
     assert "The hash chain is intact." in page and "annotation-add" in page
 
 
+def test_the_audit_page_shows_a_rewritten_chain_as_broken(app, store) -> None:
+    """Issue 14: after editing a row and recomputing the later hashes with plain SHA-256,
+    the page said "intact"."""
+    from test_store import _rechain_with_sha256
+
+    last = store.audit_page(offset=0, limit=1)[0][0].id
+    _rechain_with_sha256(store, last - 1)
+    page = Client(app, "ada").get("/admin/audit").text
+    assert "The hash chain is intact." not in page
+    assert "The hash chain is BROKEN" in page
+    assert f"row {last - 1}: changed after it was written" in page
+
+
+def test_the_audit_page_shows_the_anchors(app, store, review_home) -> None:
+    from pipeline.store import open_instance
+
+    open_instance(review_home).anchor_audit(actor="test", note="nightly")
+    page = Client(app, "ada").get("/admin/audit").text
+    assert "The hash chain is intact." in page
+    assert re.search(r"intact: \d+ rows, last anchor \S+Z at \d+ rows", page)
+
+
 # --- concurrent claims -------------------------------------------------------------------------
 
 

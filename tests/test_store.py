@@ -52,6 +52,39 @@ def test_audit_chain_detects_tampering(db_url: str) -> None:
     assert not store.verify_audit_chain()
 
 
+def _rechain_with_sha256(store: Store, edit_id: int) -> None:
+    """Edit a row and recompute its hash and every later one with plain SHA-256, as the
+    chain was computed before it had a key (what a database administrator can do)."""
+    import hashlib
+    import json
+
+    from sqlalchemy import select
+
+    from pipeline import clock
+    from pipeline.store import schema as db
+
+    with store.session() as s:
+        prev = "0" * 64
+        for row in s.scalars(select(db.Audit).order_by(db.Audit.id)):
+            if row.id == edit_id:
+                row.actor = "someone else"
+            if row.id >= edit_id:
+                stamp = clock.as_utc(row.at).isoformat()
+                payload = json.dumps([prev, stamp, row.actor, row.action, row.object, row.detail])
+                row.prev_hash, row.row_hash = prev, hashlib.sha256(payload.encode()).hexdigest()
+                s.flush()
+            prev = row.row_hash
+
+
+def test_audit_chain_detects_an_edit_rechained_after_it(db_url: str) -> None:
+    """Issue 14: editing a row and recomputing the later hashes used to pass the check."""
+    store = open_store(db_url)
+    for i in range(4):
+        store.audit(actor="cli:test", action="export.flags", obj=f"x{i}")
+    _rechain_with_sha256(store, 2)
+    assert not store.verify_audit_chain()
+
+
 def test_old_sessions_and_sign_in_attempts_are_dropped(db_url: str, monkeypatch) -> None:
     from datetime import timedelta
 

@@ -173,7 +173,7 @@ class Batch:
     def __enter__(self) -> Batch:
         self._lock.__enter__()
         try:
-            self.store = store_mod.open_store(self.instance.db_url)
+            self.store = store_mod.open_instance(self.instance)
             self.model: SpeechModel = resolve_speech_model(
                 self.options.model, models_dir=self.instance.models_dir
             )

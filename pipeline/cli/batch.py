@@ -1,7 +1,6 @@
 """Batch commands: ``bwv run``, ``bwv ingest``, ``bwv export``."""
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -54,6 +53,7 @@ def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, mod
     reason and the batch goes on. A run that was killed resumes where it
     stopped. Exits 0 when every file ended done or quarantined, 3 when some
     must wait for the next run (still being written, or a failure to retry).
+    The audit log is then anchored (see bwv audit anchor).
 
     \b
     Example:
@@ -63,6 +63,7 @@ def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, mod
     """
     from pipeline.batch.jobs import run_batch
     from pipeline.batch.scheduler import RunOptions
+    from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
     if address and executor != "ray":
@@ -76,6 +77,11 @@ def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, mod
         summary = run_batch(inbox, instance=instance, options=options, on_file=progress.file,
                             on_start=progress.start)
     _print_summary(summary)
+    store = open_instance(instance)
+    anchor = store.anchor_audit(actor=current_actor(), note="bwv run")
+    if not quiet:
+        click.echo(f"anchored the audit log: {anchor.rows} rows, head row {anchor.head_id}, "
+                   f"in {store.audit_anchors_path()}", err=True)
     if summary.unfinished:
         sys.exit(EXIT_UNFINISHED)
 
@@ -94,12 +100,12 @@ def ingest(ctx: click.Context, inbox: Path, settle_seconds: float,
       bwv ingest /srv/bwv/inbox
     """
     from pipeline.batch.jobs import RunLock, ingest_inbox
-    from pipeline.store import open_store
+    from pipeline.store import open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
     instance = _instance(ctx)
     with RunLock(instance.home):
-        seen = ingest_inbox(inbox, instance=instance, store=open_store(instance.db_url),
+        seen = ingest_inbox(inbox, instance=instance, store=open_instance(instance),
                             settle_s=settle_seconds,
                             on_file=lambda o: click.echo(f"{o.state}: {o.name}: {o.reason}"))
     click.echo(f"ingested {len(seen)} media item(s)")
@@ -251,17 +257,11 @@ def export() -> None:
     """
 
 
-def _write_rows(rows: Iterable[dict[str, Any]], fmt: str, stream: Any, fields: list[str]) -> int:
+def _write_jsonl(rows: Iterable[dict[str, Any]], stream: Any) -> int:
     count = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
     for row in rows:
         count += 1
-        if fmt == "jsonl":
-            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-        else:
-            writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()})
+        stream.write(json.dumps(row, ensure_ascii=False) + "\n")
     return count
 
 
@@ -278,10 +278,10 @@ def _export_options(formats: list[str]) -> Callable[[Callable[..., Any]], Callab
 def _run_export(ctx: click.Context, kind: str, fmt: str, out: str | None,
                 sub_home: str | None, sub_db: str | None) -> None:
     """Write one export and record it in the audit log."""
-    from pipeline.store import current_actor, exports, open_store
+    from pipeline.store import current_actor, exports, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
-    store = open_store(_instance(ctx).db_url)
+    store = open_instance(_instance(ctx))
     rows = exports.ROWS[kind](store)
     stream = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout  # noqa: SIM115
     try:
@@ -289,8 +289,10 @@ def _run_export(ctx: click.Context, kind: str, fmt: str, out: str | None,
             text = exports.to_vtt(rows)
             stream.write(text)
             count = text.count(" --> ")
+        elif fmt == "csv":  # text that would be a formula in a spreadsheet is escaped
+            count = exports.write_csv(stream, exports.FIELDS[kind], rows)
         else:
-            count = _write_rows(rows, fmt, stream, exports.FIELDS[kind])
+            count = _write_jsonl(rows, stream)
     finally:
         if out:
             stream.close()

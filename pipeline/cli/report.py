@@ -43,7 +43,9 @@ def report(ctx: click.Context, day: date | None, out_dir: Path,
     and the batch runs started that day. report.html is one self-contained
     file: its charts are embedded and it loads nothing from elsewhere.
     Written beside it: summary.csv, files.csv, flags_by_category.csv,
-    review_items.csv, quarantine_reasons.csv and runs.csv.
+    review_items.csv, quarantine_reasons.csv, runs.csv and audit_head.csv
+    (the audit log's rows and last hash at the day's end). The audit log is
+    then anchored (see bwv audit anchor).
 
     \b
     Example:
@@ -51,14 +53,17 @@ def report(ctx: click.Context, day: date | None, out_dir: Path,
       bwv report --date 2026-11-27 -o reports/2026-11-27
     """
     from pipeline.nightly.report import write_report
-    from pipeline.store import current_actor, open_store
+    from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
-    store = open_store(_instance(ctx).db_url)
+    store = open_instance(_instance(ctx))
     result = write_report(store, out_dir, day=day, actor=current_actor())
+    anchor = store.anchor_audit(actor=current_actor(), note="bwv report")
     if not ctx.find_root().obj.get("quiet", False):
         for path in (result.html, *result.csvs):
             click.echo(f"wrote {path}")
+        click.echo(f"anchored the audit log: {anchor.rows} rows, head row {anchor.head_id}, "
+                   f"in {store.audit_anchors_path()}")
     s = result.summary
     speed = f"{s.x_real_time:.1f}x real time" if s.x_real_time is not None else "no timed run"
     click.echo(

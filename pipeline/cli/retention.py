@@ -54,13 +54,13 @@ def retention_apply(ctx: click.Context, dry_run: bool, policy_file: Path | None,
       bwv retention apply --policy /etc/bwv/retention.yaml
     """
     from pipeline.nightly.retention import apply_retention, find_policy, load_policy
-    from pipeline.store import current_actor, open_store
+    from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
     instance = _instance(ctx)
     path = find_policy(instance.home, policy_file)
     policy = load_policy(path)
-    store = open_store(instance.db_url)
+    store = open_instance(instance)
     result = apply_retention(instance, store, policy, actor=current_actor(), dry_run=dry_run,
                              policy_source=str(path) if path else "built-in defaults")
     verb = "would delete" if dry_run else "deleted"
@@ -135,10 +135,10 @@ def hold_add(ctx: click.Context, media: str, reason: str, sub_home: str | None,
       bwv hold add 3f2a9c1e --reason "IOPC referral 2026/114"
     """
     from pipeline.nightly.retention import place_hold
-    from pipeline.store import current_actor, open_store
+    from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
-    store = open_store(_instance(ctx).db_url)
+    store = open_instance(_instance(ctx))
     held = place_hold(store, media, reason=reason, actor=current_actor())
     click.echo(f"media {held.media_id} is on legal hold")
 
@@ -157,10 +157,10 @@ def hold_remove(ctx: click.Context, media: str, reason: str | None, sub_home: st
       bwv hold remove 42 --reason "case closed"
     """
     from pipeline.nightly.retention import lift_hold
-    from pipeline.store import current_actor, open_store
+    from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
-    store = open_store(_instance(ctx).db_url)
+    store = open_instance(_instance(ctx))
     lifted = lift_hold(store, media, actor=current_actor(), reason=reason)
     click.echo(f"media {lifted.media_id} is no longer on legal hold")
 
@@ -175,10 +175,10 @@ def hold_list(ctx: click.Context, sub_home: str | None, sub_db: str | None) -> N
     Example:
       bwv hold list
     """
-    from pipeline.store import open_store
+    from pipeline.store import open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
-    holds = open_store(_instance(ctx).db_url).legal_holds()
+    holds = open_instance(_instance(ctx)).legal_holds()
     for h in holds:
         click.echo(f"{h.media_id}\t{(h.sha256 or '')[:12]}\t{h.placed_at:%Y-%m-%d %H:%M}\t"
                    f"{h.placed_by}\t{h.name}\t{h.reason}")

@@ -98,7 +98,7 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
     if from_reviews:
         from pipeline import store as store_mod
 
-        store = store_mod.open_store(_instance(ctx).db_url)
+        store = store_mod.open_instance(_instance(ctx))
         reviews = evaluate_reviews(engine, store)
         store.audit(actor=store_mod.current_actor(), action="rubric-eval", obj="rubric_feedback",
                     detail=engine.rubric.ref)
@@ -140,11 +140,11 @@ def serve(ctx: click.Context, host: str, port: int, tls_cert: str | None, tls_ke
 
     import uvicorn
 
-    from pipeline.store import open_store
+    from pipeline.store import open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
     instance = _instance(ctx)
-    open_store(instance.db_url)  # migrate and fail here, not on the first request
+    open_instance(instance)  # migrate and fail here, not on the first request
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("give both --tls-cert and --tls-key, or neither")
     os.environ["BWV_HOME"], os.environ["BWV_DB"] = str(instance.home), instance.db_url
@@ -193,10 +193,10 @@ def user_add(ctx: click.Context, name: str, role: str, sub_home: str | None, sub
       printf '%s\\n' "$PASSWORD" | bwv user add alice --role tip
     """
     from pipeline.review.accounts import add_user
-    from pipeline.store import current_actor, open_store
+    from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
-    store = open_store(_instance(ctx).db_url)
+    store = open_instance(_instance(ctx))
     user_id = add_user(store, name, role=role, password=_read_password(), actor=current_actor())
     click.echo(f"added user {name} ({role}), id {user_id}")
 
@@ -211,10 +211,10 @@ def user_list(ctx: click.Context, sub_home: str | None, sub_db: str | None) -> N
     Example:
       bwv user list
     """
-    from pipeline.store import open_store
+    from pipeline.store import open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
-    for account in open_store(_instance(ctx).db_url).list_users():
+    for account in open_instance(_instance(ctx)).list_users():
         state = "disabled" if account.disabled else "active"
         click.echo(f"{account.name}\t{account.role}\t{state}")
 
@@ -233,10 +233,10 @@ def user_disable(ctx: click.Context, name: str, enable: bool, sub_home: str | No
       bwv user disable alice
     """
     from pipeline.errors import NotFoundError
-    from pipeline.store import current_actor, open_store
+    from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
-    store = open_store(_instance(ctx).db_url)
+    store = open_instance(_instance(ctx))
     account = store.user_by_name(name)
     if account is None:
         raise NotFoundError(f"no user named {name!r}")

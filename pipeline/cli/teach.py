@@ -55,11 +55,11 @@ def teach_search(ctx: click.Context, label: str | None, category: str | None,
     Example:
       bwv teach search --category harm.domestic_abuse --min-rating 4 --format jsonl
     """
-    from pipeline.store import current_actor, open_store
+    from pipeline.store import current_actor, open_instance
     from pipeline.teach.search import search
 
     _apply_shared(ctx, sub_home, sub_db)
-    store = open_store(_instance(ctx).db_url)
+    store = open_instance(_instance(ctx))
     rows = search(store, label=label, category=category, min_rating=min_rating,
                   max_rating=max_rating, teaching=True if teaching else None, text=text,
                   date_from=date_from.date() if date_from else None,
@@ -99,14 +99,14 @@ def teach_review(ctx: click.Context, annotation_ids: tuple[int, ...], as_user: s
     Example:
       bwv teach review 12 15 --as jo.trainer -o review.json
     """
-    from pipeline.store import current_actor, open_store
+    from pipeline.store import current_actor, open_instance
     from pipeline.teach.moments import exporting_account
     from pipeline.teach.pack import proposals
     from pipeline.teach.review_doc import review_document
 
     _apply_shared(ctx, sub_home, sub_db)
     instance = _instance(ctx)
-    store = open_store(instance.db_url)
+    store = open_instance(instance)
     user = exporting_account(store, as_user, actor=current_actor())
     texts = proposals(instance, store, annotation_ids)
     doc = review_document(texts, exporter=user.name)
@@ -151,7 +151,7 @@ def teach_export(ctx: click.Context, annotation_ids: tuple[int, ...], as_user: s
       bwv teach export 12 15 --as jo.trainer --review review.json \\
           --reason "Module 3: first disclosures" --recipient "L&D team" -o pack.zip
     """
-    from pipeline.store import current_actor, open_store
+    from pipeline.store import current_actor, open_instance
     from pipeline.teach.moments import ExportRequest, exporting_account
     from pipeline.teach.pack import export_with_defaults
     from pipeline.teach.review_doc import Review, read_review
@@ -163,7 +163,7 @@ def teach_export(ctx: click.Context, annotation_ids: tuple[int, ...], as_user: s
             "give either --review FILE or --accept-proposed, not both")
     _apply_shared(ctx, sub_home, sub_db)
     instance = _instance(ctx)
-    store = open_store(instance.db_url)
+    store = open_instance(instance)
     user = exporting_account(store, as_user, actor=current_actor())
     if review_file is not None:
         raw = review_file.read_bytes()

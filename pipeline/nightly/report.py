@@ -9,7 +9,8 @@ The report for day D covers the half-open UTC interval [D 00:00, D+1 00:00):
 - review items: those created that day (by priority band and current status);
 - quarantine reasons: the files quarantined that day;
 - runs and throughput: the batch runs started that day (a run that crosses
-  midnight counts on the day it started).
+  midnight counts on the day it started);
+- audit head: the audit rows written by the day's end, and the last one's id and hash.
 
 The tables are pandas DataFrames, written as CSV with the columns of
 :data:`COLUMNS`; ``report.html`` embeds its charts (matplotlib, Agg, PNG as
@@ -22,7 +23,7 @@ import base64
 import io
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -36,6 +37,7 @@ from matplotlib.ticker import MaxNLocator
 from pipeline import __version__, clock
 from pipeline.errors import ConfigError
 from pipeline.store import Store
+from pipeline.store.exports import write_csv
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -53,6 +55,7 @@ COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "runs": ("run_id", "started_at", "finished_at", "state", "host", "executor", "workers",
              "device", "model", "files", "done", "quarantined", "hours_processed", "elapsed_s",
              "x_real_time"),
+    "audit_head": ("date", "rows", "head_id", "head_hash"),  # the audit log at the day's end
 })
 
 #: Priority bands of review items, highest first: (name, lowest priority in the band).
@@ -212,6 +215,8 @@ def build_tables(store: Store, day: date) -> ReportTables:
             "elapsed_s": round(r["elapsed_s"], 1) if r["elapsed_s"] is not None else None,
             "x_real_time": round(r["audio_s"] / r["elapsed_s"], 2) if r["elapsed_s"] else None,
         } for r in runs]),
+        "audit_head": _frame("audit_head", [{"date": day.isoformat(),
+                                             **asdict(store.audit_head(before=end))}]),
     }
     return ReportTables(summary=summary, frames=MappingProxyType(frames),
                         hours_by_hour=tuple(hours_by_hour))
@@ -315,7 +320,7 @@ def draw_charts(tables: ReportTables) -> list[Chart]:
 _TABLE_TITLES = {
     "files": "Files", "flags_by_category": "Flags by category",
     "review_items": "Review items created", "quarantine_reasons": "Quarantine reasons",
-    "runs": "Batch runs",
+    "runs": "Batch runs", "audit_head": "Audit log at the end of the day (rows, last row)",
 }
 
 
@@ -338,6 +343,14 @@ def render_html(tables: ReportTables, charts: Sequence[Chart], *, generated_at: 
         summary=tables.summary, charts=charts, tables=shown,
         generated_at=_iso(generated_at), version=__version__,
     )
+
+
+def csv_text(tables: ReportTables, key: str) -> str:
+    """One table as CSV by :func:`~pipeline.store.exports.write_csv`: text that a spreadsheet
+    would run as a formula is escaped, missing values are empty cells."""
+    frame, out = tables.frames[key], io.StringIO()
+    write_csv(out, COLUMNS[key], frame.astype(object).where(frame.notna(), None).to_dict("records"))
+    return out.getvalue()
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -374,7 +387,7 @@ def write_report(store: Store, out_dir: Path, *, day: date | None = None,
     try:
         for key in COLUMNS:
             path = out_dir / f"{key}.csv"
-            _write_atomic(path, tables.frames[key].to_csv(index=False, lineterminator="\n"))
+            _write_atomic(path, csv_text(tables, key))
             csvs.append(path)
         _write_atomic(out_dir / REPORT_HTML, html)
     except OSError as exc:

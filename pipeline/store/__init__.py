@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.config import Instance
 from pipeline.errors import StoreError
 from pipeline.store.accounts import AccountQueries
 from pipeline.store.annotations import AnnotationQueries
@@ -59,10 +60,15 @@ class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, Re
     (:mod:`~pipeline.store.feedback`, with the audit log of :mod:`~pipeline.store.audit`), the
     nightly report (:mod:`~pipeline.store.report`) and retention
     (:mod:`~pipeline.store.retention`).
+
+    ``home`` is the instance folder that holds the audit key and the anchors file; without
+    it, the folder of a SQLite database file, else ``BWV_HOME`` (see
+    :func:`pipeline.store.audit_key.instance_folder`).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, home: Path | None = None) -> None:
         self.url = url
+        self.audit_home = home
         try:
             self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many kinds for a bad URL
@@ -119,8 +125,13 @@ class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, Re
             os.close(fd)
 
 
-def open_store(url: str) -> Store:
-    """Open a database and bring its schema up to date."""
-    store = Store(url)
+def open_store(url: str, *, home: Path | None = None) -> Store:
+    """Open a database and bring its schema up to date (``home``: see :class:`Store`)."""
+    store = Store(url, home=home)
     store.migrate()
     return store
+
+
+def open_instance(instance: Instance) -> Store:
+    """Open an instance's database, with its audit key and anchors in its folder."""
+    return open_store(instance.db_url, home=instance.home)

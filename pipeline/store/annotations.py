@@ -74,7 +74,9 @@ class AnnotationQueries(Queries):
         return row
 
     def annotation_or_none(self, annotation_id: int) -> db.Annotation | None:
-        """One annotation, or None."""
+        """One annotation, or None (also for an id no row can have, which SQLite cannot bind)."""
+        if not 1 <= annotation_id <= db.MAX_ID:
+            return None
         with self.session() as s:
             return s.get(db.Annotation, annotation_id)
 

@@ -1,10 +1,12 @@
-"""Rows for ``bwv export``: flags, transcript segments and media, per the CLI contract."""
+"""Rows for ``bwv export``: flags, transcript segments and media, per the CLI contract;
+and :func:`write_csv`, which every CSV bwv writes goes through."""
 
 from __future__ import annotations
 
+import csv
 import json
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, TextIO
 
 from pipeline.store import Store
 
@@ -77,6 +79,42 @@ def media_rows(store: Store) -> Iterator[dict[str, Any]]:
             "audio_track": media.audio_track,
             "has_video": media.has_video,
         }
+
+
+#: How a spreadsheet tells a formula: a cell starting with one of these (OWASP, CSV Injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell as a spreadsheet must show it: text, never a formula.
+
+    A string starting like a formula gets a leading ``'`` (OWASP's escape: the file named
+    ``=2+3.mp4`` reads ``'=2+3.mp4``). Only strings: numbers bwv itself writes stay numbers
+    (-3.5 is not a formula). Lists and dicts are written as JSON.
+    """
+    if isinstance(value, list | dict):
+        value = json.dumps(value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(stream: TextIO, fields: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
+    """Write a header and one line per row (``None`` is an empty cell), every cell through
+    :func:`safe_cell`; return the number of rows.
+
+    Lines end in CRLF (RFC 4180): the csv module quotes a cell holding any character of the
+    line ending, and a spreadsheet ends a row at a lone CR too, so with LF endings a name
+    like ``a\r=1+1`` would start a row with a formula.
+    """
+    writer = csv.DictWriter(stream, fieldnames=list(fields), extrasaction="ignore",
+                            lineterminator="\r\n")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow({key: safe_cell(value) for key, value in row.items()})
+        count += 1
+    return count
 
 
 def _timestamp(seconds: float) -> str:

@@ -27,6 +27,10 @@ class Base(DeclarativeBase):
     """Declarative base for every bwv table."""
 
 
+#: The largest id a row can have: ids are INTEGER, 32 bits in PostgreSQL (SQLite's are 64),
+#: so a larger one names nothing on either database.
+MAX_ID = 2**31 - 1
+
 #: The states a media item moves through; ``quarantined`` and ``deleted`` (by retention) are final.
 MEDIA_STATES = ("ingested", "extracted", "transcribed", "flagged", "done", "quarantined", "deleted")
 
@@ -258,7 +262,8 @@ class Annotation(Base):
 
 
 class Audit(Base):
-    """Append-only audit log; each row's hash chains to the previous row's."""
+    """Append-only audit log; each row's hash chains to the previous row's, signed with the
+    audit key whose id is ``key_id`` (None: written before the instance had a key)."""
 
     __tablename__ = "audit"
 
@@ -271,6 +276,7 @@ class Audit(Base):
     # Unique, so two writers can never both append after the same row.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 #: The stages the job engine tracks per media item, in order.

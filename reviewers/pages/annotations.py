@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,6 +12,7 @@ from pipeline.review import items as review
 from pipeline.taxonomy import LABELS, PRACTICE_LABELS, TAXONOMY
 from pipeline.teach.search import search
 from reviewers.auth import Viewer, changing, role
+from reviewers.inputs import FilterDay, RowId
 from reviewers.pages.review import annotation_input
 
 router = APIRouter()
@@ -24,7 +24,7 @@ def annotations_page(
     label: str = Query("", max_length=100), category: str = Query("", max_length=100),
     min_rating: int | None = Query(None, ge=1, le=5), max_rating: int | None = Query(None, ge=1, le=5),
     teaching: bool = False, text: str = Query("", max_length=200),
-    date_from: date | None = None, date_to: date | None = None,
+    date_from: FilterDay = None, date_to: FilterDay = None,
 ) -> Response:
     """Search submitted annotations and teaching examples, and pick moments to export.
 
@@ -43,7 +43,7 @@ def annotations_page(
 
 
 @router.get("/annotations/{annotation_id}/edit")
-def edit_page(request: Request, annotation_id: int,
+def edit_page(request: Request, annotation_id: RowId,
               viewer: Viewer = Depends(role("tip"))) -> Response:
     """The form to change one's own annotation."""
     app = request.app.state.bwv
@@ -55,7 +55,7 @@ def edit_page(request: Request, annotation_id: int,
 
 @router.post("/annotations/{annotation_id}")
 async def edit(
-    request: Request, annotation_id: int, viewer: Viewer = Depends(changing("tip")),
+    request: Request, annotation_id: RowId, viewer: Viewer = Depends(changing("tip")),
     start_s: float = Form(), end_s: float = Form(), labels: list[str] = Form(default=[]),
     rating: str = Form("", max_length=2), feedback: str = Form("", max_length=20_000),
     teaching: str | None = Form(None, max_length=10),
@@ -70,7 +70,7 @@ async def edit(
 
 
 @router.post("/annotations/{annotation_id}/delete")
-async def delete(request: Request, annotation_id: int,
+async def delete(request: Request, annotation_id: RowId,
                  viewer: Viewer = Depends(changing("tip"))) -> Response:
     """Delete one's own annotation."""
     item_id = review.delete_annotation(request.app.state.bwv.store, viewer.user, annotation_id)

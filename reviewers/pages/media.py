@@ -15,12 +15,13 @@ from pipeline.errors import ForbiddenError
 from pipeline.review import items as review
 from pipeline.review.proxy import ensure_proxy
 from reviewers.auth import Viewer, role
+from reviewers.inputs import RowId
 
 router = APIRouter()
 
 
 @router.get("/items/{item_id}/media")
-async def item_media(request: Request, item_id: int,
+async def item_media(request: Request, item_id: RowId,
                      viewer: Viewer = Depends(role("tip"))) -> Response:
     """The playable copy of the item's footage (H.264/AAC MP4), for the TIP who holds it."""
     app = request.app.state.bwv

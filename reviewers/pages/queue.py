@@ -13,6 +13,7 @@ from pipeline.store.review import QueueFilter
 from pipeline.store.schema import ITEM_STATES
 from pipeline.taxonomy import TAXONOMY
 from reviewers.auth import Viewer, changing, role
+from reviewers.inputs import FilterDay, RowId
 
 router = APIRouter()
 PER_PAGE = 50
@@ -53,8 +54,8 @@ def queue_page(
     category: str = Query("", max_length=100),
     family: str = Query("", max_length=20),
     mine: bool = False,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: FilterDay = None,
+    date_to: FilterDay = None,
     sort: str = Query("priority", max_length=20),
     page: int = Query(1, ge=1, le=100_000),
 ) -> Response:
@@ -74,7 +75,7 @@ def queue_page(
 
 
 @router.post("/items/{item_id}/claim")
-async def claim(request: Request, item_id: int,
+async def claim(request: Request, item_id: RowId,
                 viewer: Viewer = Depends(changing("tip"))) -> Response:
     """Take an item and open it (409 if someone else holds it)."""
     review.claim(request.app.state.bwv.store, viewer.user, item_id)
@@ -82,7 +83,7 @@ async def claim(request: Request, item_id: int,
 
 
 @router.post("/items/{item_id}/release")
-async def release(request: Request, item_id: int,
+async def release(request: Request, item_id: RowId,
                   viewer: Viewer = Depends(changing("tip"))) -> Response:
     """Give an item back to the queue."""
     review.release(request.app.state.bwv.store, viewer.user, item_id)

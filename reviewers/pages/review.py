@@ -12,6 +12,7 @@ from pipeline.errors import InvalidRequestError
 from pipeline.review import items as review
 from pipeline.taxonomy import PRACTICE_LABELS, TAXONOMY
 from reviewers.auth import Viewer, changing, role
+from reviewers.inputs import RowId
 
 router = APIRouter()
 #: Transcript shown either side of the item's window, so the interaction has its lead-in.
@@ -40,7 +41,7 @@ def _lines(store, media_id: int, start_s: float, end_s: float,  # type: ignore[n
 
 
 @router.get("/items/{item_id}")
-def review_page(request: Request, item_id: int, viewer: Viewer = Depends(role("tip"))) -> Response:
+def review_page(request: Request, item_id: RowId, viewer: Viewer = Depends(role("tip"))) -> Response:
     """Everything a TIP needs to review one interaction (they must hold or have reviewed it)."""
     app = request.app.state.bwv
     view = review.open_item(app.store, viewer.user, item_id)
@@ -62,7 +63,7 @@ def review_page(request: Request, item_id: int, viewer: Viewer = Depends(role("t
 
 
 @router.post("/items/{item_id}/reviewed")
-async def mark_reviewed(request: Request, item_id: int,
+async def mark_reviewed(request: Request, item_id: RowId,
                         viewer: Viewer = Depends(changing("tip"))) -> Response:
     """Finish the review: drafts are submitted, unmarked flags count as confirmed."""
     review.finish(request.app.state.bwv.store, viewer.user, item_id, status="reviewed")
@@ -70,7 +71,7 @@ async def mark_reviewed(request: Request, item_id: int,
 
 
 @router.post("/items/{item_id}/dismiss")
-async def dismiss(request: Request, item_id: int,
+async def dismiss(request: Request, item_id: RowId,
                   viewer: Viewer = Depends(changing("tip"))) -> Response:
     """Close an item that needs no review."""
     review.finish(request.app.state.bwv.store, viewer.user, item_id, status="dismissed")
@@ -79,9 +80,13 @@ async def dismiss(request: Request, item_id: int,
 
 def annotation_input(start_s: float, end_s: float, labels: list[str], rating: str,
                      feedback: str, teaching: str | None) -> review.AnnotationInput:
-    """An annotation from form fields (rating may be blank: not rated)."""
+    """An annotation from form fields (rating may be blank: not rated).
+
+    The rating is ASCII digits or nothing: ``"²".isdigit()`` is true, but ``int("²")`` fails.
+    Its range is checked with the other fields, so every problem is listed together.
+    """
     rating = rating.strip()
-    if rating and not rating.isdigit():
+    if rating and not (rating.isascii() and rating.isdigit()):
         raise InvalidRequestError("the rating must be from 1 to 5")
     return review.AnnotationInput(
         start_s=start_s, end_s=end_s, labels=review.labels_from(labels),
@@ -92,7 +97,7 @@ def annotation_input(start_s: float, end_s: float, labels: list[str], rating: st
 
 @router.post("/items/{item_id}/annotations")
 async def add_annotation(
-    request: Request, item_id: int, viewer: Viewer = Depends(changing("tip")),
+    request: Request, item_id: RowId, viewer: Viewer = Depends(changing("tip")),
     start_s: float = Form(), end_s: float = Form(), labels: list[str] = Form(default=[]),
     rating: str = Form("", max_length=2), feedback: str = Form("", max_length=20_000),
     teaching: str | None = Form(None, max_length=10),
@@ -105,7 +110,7 @@ async def add_annotation(
 
 @router.post("/items/{item_id}/missed")
 async def add_missed(
-    request: Request, item_id: int, viewer: Viewer = Depends(changing("tip")),
+    request: Request, item_id: RowId, viewer: Viewer = Depends(changing("tip")),
     category: str = Form(max_length=100), start_s: float = Form(), end_s: float = Form(),
     note: str = Form("", max_length=2000),
 ) -> Response:
@@ -116,7 +121,7 @@ async def add_missed(
 
 
 @router.post("/flags/{flag_id}/feedback")
-async def flag_feedback(request: Request, flag_id: int, viewer: Viewer = Depends(changing("tip")),
+async def flag_feedback(request: Request, flag_id: RowId, viewer: Viewer = Depends(changing("tip")),
                         relevant: str = Form(max_length=3)) -> Response:
     """Mark a flag "not relevant" (relevant=no) or confirm it (relevant=yes)."""
     if relevant not in ("yes", "no"):
