@@ -42,7 +42,9 @@ bench: setup
 	$(BIN)/python scripts/bench_pii.py; pii=$$?; \
 	$(BIN)/python scripts/bench_run.py; run=$$?; \
 	$(BIN)/python scripts/bench_scale.py; scale=$$?; \
-	test $$flag -eq 0 -a $$review -eq 0 -a $$redact -eq 0 -a $$pii -eq 0 -a $$run -eq 0 -a $$scale -eq 0
+	$(BIN)/python scripts/bench_face_check.py; facecheck=$$?; \
+	$(BIN)/python scripts/bench_teach.py; teach=$$?; \
+	test $$flag -eq 0 -a $$review -eq 0 -a $$redact -eq 0 -a $$pii -eq 0 -a $$run -eq 0 -a $$scale -eq 0 -a $$facecheck -eq 0 -a $$teach -eq 0
 
 # PNGs of the login, queue and review pages from the sample footage, for the README.
 screenshots: setup

@@ -309,7 +309,8 @@ def main() -> int:
                                       "others": len(others), "false": false, "false_words": false_words,
                                       "redacted": " ".join(x.text.strip() for x in redacted.segments)}
             for pad in pads:
-                toned = toned_windows_s(redacted.windows, RATE, n, pad_s=pad, merge_gap_s=MERGE_GAP_S)
+                toned = toned_windows_s(redacted.windows, RATE, n, pad_s=pad, merge_gap_s=MERGE_GAP_S,
+                                        lead_s=None)
                 left = [f for f in spoken.speech_frames if not _covered(f, toned)]
                 row["leaks"][pad] = len(left)  # type: ignore[index]
                 row["extra_s"][pad] = FRAME_S * sum(_covered(f, toned) for f in spoken.other_frames)  # type: ignore[index]

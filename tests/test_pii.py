@@ -302,21 +302,22 @@ def test_the_widening_stops_at_the_limit_and_the_file_start() -> None:
 
 
 def test_default_audio_redaction_is_padded_and_merges_close_windows() -> None:
-    from pipeline.teach.pii_audio import AUDIO_PAD_S, MERGE_GAP_S, toned_windows_s
+    from pipeline.teach.pii_audio import AUDIO_LEAD_S, AUDIO_PAD_S, MERGE_GAP_S, toned_windows_s
 
     n = 10 * RATE
+    assert (AUDIO_LEAD_S, AUDIO_PAD_S) == (0.4, 0.25)  # more before: Whisper starts words late
     # Two details whose padded windows are 0.3 s apart become one; one 2 s away stays apart.
-    a, b, c = (1.0, 1.4), (1.4 + 2 * AUDIO_PAD_S + 0.3, 2.6), (5.0, 5.5)
+    a, b, c = (1.0, 1.4), (1.4 + AUDIO_PAD_S + AUDIO_LEAD_S + 0.3, 2.6), (5.0, 5.5)
     assert toned_windows_s([a, b, c], RATE, n) == [
-        (round(a[0] - AUDIO_PAD_S, 3), round(b[1] + AUDIO_PAD_S, 3)),
-        (round(c[0] - AUDIO_PAD_S, 3), round(c[1] + AUDIO_PAD_S, 3))]
+        (round(a[0] - AUDIO_LEAD_S, 3), round(b[1] + AUDIO_PAD_S, 3)),
+        (round(c[0] - AUDIO_LEAD_S, 3), round(c[1] + AUDIO_PAD_S, 3))]
     assert MERGE_GAP_S == 0.5
     # Just over the gap: two windows.
-    d = (1.4 + 2 * AUDIO_PAD_S + MERGE_GAP_S + 0.01, 3.0)
+    d = (1.4 + AUDIO_PAD_S + AUDIO_LEAD_S + MERGE_GAP_S + 0.01, 3.0)
     assert len(toned_windows_s([a, d], RATE, n)) == 2
     audio = speechlike(10.0)
     out = redact_audio(audio, RATE, [a, b], mode="silence")
-    lo, hi = int((a[0] - AUDIO_PAD_S + 0.01) * RATE), int((b[1] + AUDIO_PAD_S - 0.01) * RATE)
+    lo, hi = int((a[0] - AUDIO_LEAD_S + 0.01) * RATE), int((b[1] + AUDIO_PAD_S - 0.01) * RATE)
     assert not out[lo:hi].any()  # the speech between the two details is gone too
 
 
@@ -376,7 +377,7 @@ def outside(n: int, windows, pad_s: float) -> np.ndarray:
 
 WINDOWS = [(0.50, 0.92), (1.70, 2.05)]
 #: The mechanics of replacement, with a small pad and no merging (the defaults are generous).
-EXACT = {"pad_s": 0.05, "merge_gap_s": 0.0}
+EXACT = {"pad_s": 0.05, "merge_gap_s": 0.0, "lead_s": None}
 
 
 def test_tone_replaces_each_window_with_a_pure_tone() -> None:
@@ -414,7 +415,7 @@ def test_edges_fade_without_a_click() -> None:
         faded = redact_audio(hum, RATE, WINDOWS, mode=mode, **EXACT)
         assert np.abs(np.diff(faded.astype(np.float64))).max() <= largest, mode
     # Without a pad there is no room for a fade: the cut is a click.
-    cut = redact_audio(hum, RATE, WINDOWS, mode="silence", pad_s=0.0, merge_gap_s=0.0)
+    cut = redact_audio(hum, RATE, WINDOWS, mode="silence", pad_s=0.0, merge_gap_s=0.0, lead_s=None)
     assert np.abs(np.diff(cut.astype(np.float64))).max() > 0.45
 
 

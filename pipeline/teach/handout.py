@@ -18,7 +18,7 @@ from pipeline.flagging.rubric import Rubric
 from pipeline.records import Segment
 from pipeline.store import Store
 from pipeline.store import schema as db
-from pipeline.teach.pii_audio import AUDIO_PAD_S, MERGE_GAP_S
+from pipeline.teach.pii_audio import AUDIO_LEAD_S, AUDIO_PAD_S, MERGE_GAP_S
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Seconds of footage kept either side of the annotated range.
@@ -123,7 +123,7 @@ def build_manifest(moment: Moment, redacted: Any, feedback: Any, faces: dict[str
         "redaction": {
             "transcript": dict(sorted(kinds.items())),
             "feedback": dict(sorted(Counter(r.kind for r in feedback.redactions).items())),
-            "audio": {"replaced_with": "1 kHz tone", "padding_s": AUDIO_PAD_S,
+            "audio": {"replaced_with": "1 kHz tone", "padding_s": AUDIO_PAD_S, "lead_s": AUDIO_LEAD_S,
                       "merge_gap_s": MERGE_GAP_S, "windows_s": [list(w) for w in toned]},
             "faces": faces,
         },
