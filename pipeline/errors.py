@@ -10,6 +10,10 @@ from __future__ import annotations
 class BwvError(Exception):
     """Base class for every error bwv raises on purpose."""
 
+    #: True once the library has written the refusal to the audit log itself (a refused
+    #: teaching export), so the web app does not write a second row for it.
+    audited: bool = False
+
 
 class ConfigError(BwvError):
     """The instance, database URL or a command-line option is unusable."""

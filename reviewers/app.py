@@ -2,7 +2,9 @@
 
 ``create_app`` wires the pages (one module each in ``reviewers/pages``),
 the security headers, and the mapping from library errors to HTTP statuses
-(anything else is a logged 500 page, with the same headers).
+(anything else is a logged 500 page, with the same headers). Every refusal
+(a 403, including a failed CSRF or origin check, or a 404 from a route behind
+the sign-in) writes an audit row.
 There is no static mount of the media store: footage is streamed by id
 through an authorised route.
 """
@@ -40,9 +42,10 @@ from pipeline.errors import (
 from pipeline.flagging.rubric import Rubric, load_rubric
 from pipeline.review import proxy
 from pipeline.review.accounts import RateLimited, SessionPolicy
+from pipeline.review.devices import DeviceKey, load_device_key
 from pipeline.store import Store, open_instance
 from reviewers.auth import NotSignedIn
-from reviewers.security import SecurityHeaders, secure
+from reviewers.security import SecurityHeaders, client_of, secure
 
 log = logging.getLogger("bwv.reviewers")
 HERE = Path(__file__).resolve().parent
@@ -50,13 +53,15 @@ HERE = Path(__file__).resolve().parent
 
 @dataclass
 class ReviewApp:
-    """What every request handler needs: the instance, its store, the rubric, the templates."""
+    """What every request handler needs: the instance, its store, the rubric, the templates,
+    and the key that signs known-device cookies."""
 
     instance: Instance
     store: Store
     rubric: Rubric
     policy: SessionPolicy
     templates: Jinja2Templates
+    devices: DeviceKey
 
     def page(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         """Render a page template; the viewer and CSRF token are added when signed in."""
@@ -108,7 +113,7 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
     state = ReviewApp(
         instance=instance, store=store or open_instance(instance),
         rubric=rubric or load_rubric(), policy=policy or SessionPolicy(),
-        templates=make_templates(),
+        templates=make_templates(), devices=load_device_key(instance.home),
     )
 
     @asynccontextmanager
@@ -116,8 +121,11 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
         stop = threading.Event()
         worker = threading.Thread(target=proxy.warm_proxies, args=(instance, state.store, stop),
                                   name="bwv-proxies", daemon=True)
+        anchors = threading.Thread(target=anchor_while_serving, args=(state.store, stop),
+                                   name="bwv-anchors", daemon=True)
         if warm_proxies:
             worker.start()
+            anchors.start()
         yield
         stop.set()
 
@@ -128,6 +136,8 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
     @app.exception_handler(BwvError)
     async def bwv_error(request: Request, exc: BwvError) -> Response:
         status = _status_of(exc)
+        if status in (403, 404) and not exc.audited:  # CSRF and origin failures are 403s too
+            audit_refusal(request, status, str(exc))
         if isinstance(exc, NotSignedIn):
             if request.method == "GET" and "/media" not in request.url.path:
                 target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
@@ -171,17 +181,65 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
             response = PlainTextResponse(SERVER_ERROR, status_code=500)
         return secure(response, https=request.url.scheme == "https")
 
-    from reviewers.pages import admin, annotations, login, media, queue, review, teach
+    from reviewers.pages import (
+        account,
+        admin,
+        annotations,
+        claims,
+        login,
+        media,
+        queue,
+        review,
+        sessions,
+        teach,
+    )
 
-    for module in (login, queue, review, media, annotations, teach, admin):
+    for module in (login, account, queue, review, media, annotations, teach, admin, claims, sessions):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)
     return app
 
 
+def audit_refusal(request: Request, status: int, reason: str) -> None:
+    """One audit row for a refused request: ``refused``, by ``web:NAME`` (or ``anonymous:``
+    and the client's address), the path as the object, and the status, method and reason.
+
+    A failure to write it is logged and the refusal still sent: refusing is what matters.
+    """
+    viewer = getattr(request.state, "viewer", None)
+    who = (f"web:{viewer.user.name}" if viewer is not None
+           else f"anonymous:{client_of(request)}")
+    try:
+        request.app.state.bwv.store.audit(actor=who[:200], action="refused", obj=request.url.path[:500],
+                                          detail=f"{status} {request.method}: {reason}"[:1000])
+    except Exception:  # noqa: BLE001 - any failure of the store: logged, the refusal stands
+        log.exception("cannot audit the refusal of %s %s", request.method, request.url.path)
+
+
 SERVER_ERROR = ("Something went wrong on the server. It has been logged; try again, "
                 "and tell an administrator if it happens again.")
+#: How often ``bwv serve`` anchors the audit log when rows were added since its last anchor:
+#: what a database administrator without the key could delete unseen is at most this window.
+ANCHOR_EVERY_S = 900.0
+
+
+def anchor_while_serving(store: Store, stop: threading.Event, *, every_s: float = ANCHOR_EVERY_S) -> None:
+    """Anchor the audit log every ``every_s`` while the app serves and rows have been added,
+    and once more when it stops (each anchor is itself a row, so an idle log is left be)."""
+    last = -1
+    while True:
+        stopping = stop.wait(every_s)
+        try:
+            rows = store.audit_head().rows
+            if rows > last + 1 or (last < 0 and rows):
+                last = store.anchor_audit(actor="system:serve", note="while serving").rows
+        except BwvError as exc:
+            log.warning("could not anchor the audit log: %s", exc)
+        if stopping:
+            return
+
+
 _TITLES = {400: "Bad request", 401: "Sign in", 403: "Not allowed", 404: "Not found",
            409: "Already taken", 422: "Invalid request", 429: "Too many attempts",
            503: "Unavailable"}

@@ -14,6 +14,8 @@ from reviewers.security import check_csrf
 
 COOKIE = "bwv_session"
 LOGIN_COOKIE = "bwv_login_csrf"
+#: The known-device cookie (pipeline/review/devices.py): signed names this browser signed in as.
+DEVICE_COOKIE = "bwv_device"
 
 
 class NotSignedIn(AuthError):

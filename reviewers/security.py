@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -84,3 +85,20 @@ async def check_csrf(request: Request, expected: str) -> None:
         token = value if isinstance(value, str) else None
     if not token or not secrets.compare_digest(token.encode(), expected.encode()):
         raise ForbiddenError("the form has expired or did not come from this site: reload the page")
+
+
+#: What stands for a client address that is not one (a trusted proxy passed on a forged
+#: ``X-Forwarded-For``): one shared bucket, never a counter or audit actor per string.
+NOT_AN_ADDRESS = "not-an-address"
+
+
+def client_of(request: Request) -> str:
+    """The client's address, for throttling and the audit log: the peer's, or the one a
+    proxy named in ``bwv serve --forwarded-allow-ips`` forwarded (uvicorn trusts no
+    ``X-Forwarded-For`` otherwise). A forwarded value that is not an IP address becomes
+    :data:`NOT_AN_ADDRESS`."""
+    host = request.client.host if request.client else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return NOT_AN_ADDRESS

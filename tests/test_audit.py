@@ -149,6 +149,21 @@ def test_deleting_the_last_rows_is_found_by_the_anchor(db_url: str, tmp_path: Pa
         "rows were deleted",)
 
 
+def test_deleting_every_row_after_the_anchor_is_found(db_url: str, tmp_path: Path) -> None:
+    """An attacker's finding: deleting back to exactly the anchored count passed as intact.
+    Every anchor is followed by the row that records it, so that row is missing too."""
+    store = _store(db_url, tmp_path / "home")
+    _write(store, 5)
+    anchor = store.anchor_audit(actor="cli:test", note="nightly")
+    _write(store, 4)
+    assert store.verify_audit().intact
+    _sql(store, f"DELETE FROM audit WHERE id > {anchor.head_id}")
+    assert store.verify_audit_chain()
+    assert store.verify_audit().problems == (
+        f"anchor line 2 ({anchor.at}): the row recording this anchor, written just after row 5, "
+        "is missing: rows written after the anchor were deleted",)
+
+
 def test_deleting_every_row_is_found(db_url: str, tmp_path: Path) -> None:
     store = _store(db_url, tmp_path / "home")
     _write(store, 3)
@@ -457,3 +472,23 @@ def test_bwv_report_and_run_leave_an_anchor(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert _notes(home) == ["audit key adopted", "bwv report", "bwv run"]
     assert _bwv(home, "audit", "verify").exit_code == 0
+
+
+def test_the_review_app_anchors_the_log_while_it_serves(db_url: str, tmp_path: Path) -> None:
+    """``bwv serve`` anchors on its own (every 15 minutes with new rows, and when it stops), so
+    web activity is not left unanchored until the next nightly run."""
+    import threading
+
+    from reviewers.app import ANCHOR_EVERY_S, anchor_while_serving
+
+    store = _store(db_url, tmp_path / "home")
+    _write(store, 4)
+    stop = threading.Event()
+    stop.set()  # one round: the anchor written when the app stops
+    anchor_while_serving(store, stop, every_s=0.01)
+    verdict = store.verify_audit()
+    assert verdict.intact and verdict.last_anchor is not None and verdict.last_anchor.rows == 4
+    assert verdict.rows == 5  # the anchor is recorded in the log too
+    assert ANCHOR_EVERY_S == 900.0
+    _sql(store, "DELETE FROM audit WHERE id > 4")  # the web's rows since: gone
+    assert not store.verify_audit().intact

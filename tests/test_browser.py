@@ -194,3 +194,28 @@ def _review_flow(page: Page, base_url: str) -> None:
     assert refused.status == 401
     page.goto(f"{base_url}/items/{item_id}")
     assert page.url.startswith(f"{base_url}/login?next=")
+
+
+def test_changing_ones_password_by_keyboard_on_a_phone(browser: Browser, base_url: str) -> None:
+    """Every role has the page (issue 14): a trainer finds it in the menu and uses the keys."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.add_init_script(CSP_WATCH)
+    try:
+        sign_in(page, base_url, "tom")
+        with page.expect_navigation():
+            page.get_by_role("link", name="Change password").click()
+        assert page.url == f"{base_url}/account/password"
+        new = "plum kettle orbit lantern"
+        page.focus("#current-password")
+        for text in (PASSWORD, new, new):
+            page.keyboard.type(text)
+            page.keyboard.press("Tab")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")  # the button has the focus
+        assert page.url == f"{base_url}/account/password?done=1"
+        assert "Your password has been changed" in page.locator("#password-changed").inner_text()
+        assert page.evaluate("window.__csp") == []
+    finally:
+        context.close()

@@ -156,3 +156,69 @@ def test_processes_that_open_a_new_postgresql_instance_at_once_take_turns(postgr
     store = Store(postgres_url)
     assert _version(store) == _head()
     store.engine.dispose()
+
+
+def test_annotations_written_before_versions_stay_current_and_can_be_corrected(tmp_path: Path) -> None:
+    """Migration 0007: a submitted annotation from before is the current version of itself;
+    correcting it keeps it; the migration goes down and up again."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = _sqlite_copy("layout1_rev0004.sqlite3", tmp_path)
+    store = open_store(url)
+    [row] = store.search_annotations(AnnotationQuery(teaching=True))
+    old = row.annotation
+    assert (old.supersedes_id, old.superseded_at) == (None, None)
+    newer = store.correct_annotation(old.id, start_s=old.start_s, end_s=old.end_s, labels=row.labels,
+                                     rating=old.rating, feedback="Calm, open questions; good pace.",
+                                     teaching=True)
+    assert [r.annotation.id for r in store.search_annotations(AnnotationQuery(teaching=True))] == [newer]
+    assert store.annotation(old.id).feedback == "Calm, open questions."
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "pipeline" / "store" / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    assert {"supersedes_id", "superseded_at"}.isdisjoint(
+        c["name"] for c in inspect(store.engine).get_columns("annotation"))
+    store.engine.dispose()
+    store = open_store(url)
+    assert _version(store) == _head()
+    assert len(store.search_annotations(AnnotationQuery(teaching=True))) == 2  # versions forgotten
+    store.engine.dispose()
+
+
+def test_sign_in_attempts_give_way_to_throttles_and_back(db_url: str) -> None:
+    """Migration 0006, on SQLite and PostgreSQL: ``login_attempt`` (read, then written: a
+    race) makes way for ``login_throttle``; the migration goes down and up again."""
+    from alembic import command
+    from alembic.config import Config
+
+    from pipeline.store.accounts import ThrottleKey, ThrottleRule
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "pipeline" / "store" / "migrations"))
+    engine = create_engine(db_url)
+
+    def migrate(to: str, *, down: bool = False) -> set[str]:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, to)
+        return set(inspect(engine).get_table_names())
+
+    assert "login_attempt" in migrate("0005")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO login_attempt (name, client, ok, at) "
+                          "VALUES ('alice', '192.0.2.1', :no, '2026-12-01 10:00:00+00')"),
+                     {"no": False})
+    tables = migrate("0006")
+    assert "login_throttle" in tables and "login_attempt" not in tables
+    tables = migrate("0005", down=True)
+    assert "login_attempt" in tables and "login_throttle" not in tables
+    engine.dispose()
+    store = open_store(db_url)
+    assert _version(store) == _head()
+    key = ThrottleKey("name", "alice", "192.0.2.1", ThrottleRule(free_failures=1))
+    assert store.take_sign_in_attempt([key]) is None
+    assert store.take_sign_in_attempt([key]).failures == 1  # waits
+    store.engine.dispose()

@@ -138,6 +138,7 @@ def test_retention_deletes_what_is_past_its_time_and_keeps_the_rest(world: World
     young = world.seed("young.mp4", days_old=10)
     held = world.seed("held.mp4", days_old=40)
     teaching = world.seed("teaching.mp4", days_old=900)
+    teaching_draft = world.seed("teaching-draft.mp4", days_old=900)
     annotated_old = world.seed("annotated-old.mp4", days_old=400)
     annotated_young = world.seed("annotated-young.mp4", days_old=100)
     draft = world.seed("draft.mp4", days_old=40)
@@ -149,7 +150,8 @@ def test_retention_deletes_what_is_past_its_time_and_keeps_the_rest(world: World
     unreadable = store.record_unreadable(str(world.inbox), "link.mp4", "symlink refused")
 
     place_hold(store, "held.mp4", reason="IOPC referral 2026/114", actor="cli:officer")
-    world.annotate(teaching, author=tip, teaching=True, submit=False)  # a teaching draft still keeps it
+    world.annotate(teaching, author=tip, teaching=True, submit=True)
+    world.annotate(teaching_draft, author=tip, teaching=True, submit=False)  # a draft keeps nothing
     gone_note = world.annotate(annotated_old, author=tip, teaching=False, submit=True)
     world.annotate(annotated_young, author=tip, teaching=False, submit=True)
     world.annotate(draft, author=tip, teaching=False, submit=False)  # a draft is no annotation yet
@@ -160,15 +162,20 @@ def test_retention_deletes_what_is_past_its_time_and_keeps_the_rest(world: World
 
     result = world.apply()
 
-    gone, kept = (old, annotated_old, draft, abuse_older, quarantined), (young, held, teaching,
-                                                                         annotated_young, abuse, missed)
+    gone = (old, teaching_draft, annotated_old, draft, abuse_older, quarantined)
+    kept = (young, held, teaching, annotated_young, abuse, missed)
     expected = dict(zip([g.media_id for g in gone], [
-        "default: 31 days", "annotated: 365 days", "default: 31 days",
+        "default: 31 days", "default: 31 days", "annotated: 365 days", "default: 31 days",
         "category harm.domestic_abuse: 730 days", "default: 31 days"], strict=True))
     assert {d.media_id: d.rule for d in result.deleted} == expected
     assert [(d.media_id, d.kept_by, d.rule) for d in result.kept] == [
         (held.media_id, "legal hold", "default: 31 days"),
-        (teaching.media_id, "teaching example", "default: 31 days"),
+        (teaching.media_id, "teaching example", "annotated: 365 days"),
+    ]
+    assert [(d.media_id, d.rule) for d in result.extended] == [
+        (annotated_young.media_id, "annotated: 365 days"),
+        (abuse.media_id, "category harm.domestic_abuse: 730 days"),
+        (missed.media_id, "category harm.domestic_abuse: 730 days"),
     ]
     assert (result.dry_run, result.skipped, result.errors) == (False, (), ())
     assert result.files_removed == 4 * len(expected)
@@ -196,10 +203,89 @@ def test_retention_deletes_what_is_past_its_time_and_keeps_the_rest(world: World
         for s in gone
     ]
     assert world.audit("retention:apply") == [
-        ("cli:test", "retention", "policy built-in defaults: 5 deleted, 2 kept by legal hold or "
-                                  "teaching example, 20 files removed"),
+        ("cli:test", "retention", "policy built-in defaults: 6 deleted, 2 kept by legal hold or "
+                                  "teaching example, 24 files removed"),
     ]
     assert store.verify_audit_chain()
+
+
+def test_a_teaching_draft_keeps_nothing_and_a_submitted_mark_keeps_until_corrected(world: World) -> None:
+    """Issue 14: a TIP claimed an item, saved a draft ticked "teaching example" and released
+    it; retention then kept the footage for ever, though no trainer could see the draft."""
+    from pipeline.review import items
+
+    store = world.store
+    tip = store.user_by_id(store.add_user("alice", role="tip", password_hash="x"))
+    assert tip is not None
+    kept, dropped = world.seed("kept.mp4", days_old=40), world.seed("dropped.mp4", days_old=40)
+    rows, _ = store.queue_page(QueueFilter(statuses=()), offset=0, limit=100)
+    item = {r.media_id: r.id for r in rows}
+    mark = items.AnnotationInput(0.5, 3.0, ("good practice",), 4, "a model first response", True)
+    for seeded in (kept, dropped):
+        items.claim(store, tip, item[seeded.media_id])
+        items.annotate(store, tip, item[seeded.media_id], mark)
+        items.release(store, tip, item[seeded.media_id])
+
+    assert [d.media_id for d in world.apply(dry_run=True).deleted] == [kept.media_id, dropped.media_id]
+
+    # Submitted (the item marked reviewed), the mark keeps it, and says whose it is.
+    items.claim(store, tip, item[kept.media_id])
+    items.finish(store, tip, item[kept.media_id], status="reviewed")
+    note = store.item_annotations(item[kept.media_id], viewer_id=tip.id)[0].annotation.id
+    result = world.apply(dry_run=True)
+    assert [d.media_id for d in result.deleted] == [dropped.media_id]
+    assert [(d.media_id, d.kept_by, d.why) for d in result.extended] == [
+        (kept.media_id, "longer rule", f"annotated: 365 days, until 2027-10-22: annotation {note} by "
+         f"alice, submitted 2026-12-01; teaching example: annotation {note} by alice, submitted 2026-12-01"),
+    ]
+    # A correction without the mark: the version trainers see no longer keeps it.
+    newer = items.edit_annotation(store, tip, note, items.AnnotationInput(
+        0.5, 3.0, ("good practice",), 4, "a model first response", False))
+    result = world.apply()
+    assert [d.media_id for d in result.deleted] == [dropped.media_id]
+    assert [(d.media_id, d.why) for d in result.extended] == [
+        (kept.media_id, f"annotated: 365 days, until 2027-10-22: annotation {newer} by alice, "
+                        "submitted 2026-12-01")]
+    assert dropped.gone() and kept.whole()
+
+
+def test_dry_run_lists_every_item_kept_beyond_the_default_with_the_reason_and_who(world: World) -> None:
+    store = world.store
+    tip = store.add_user("alice", role="tip", password_hash="x")
+    old = world.seed("old.mp4", days_old=40)
+    world.seed("young.mp4", days_old=10)
+    held = world.seed("held.mp4", days_old=40)
+    teaching = world.seed("teaching.mp4", days_old=900)
+    annotated = world.seed("annotated.mp4", days_old=100)
+    abuse = world.seed("abuse.mp4", days_old=400, categories=("harm.domestic_abuse",))
+    missed = world.seed("missed.mp4", days_old=400)
+    place_hold(store, "held.mp4", reason="IOPC referral 2026/114", actor="cli:officer")
+    taught = world.annotate(teaching, author=tip, teaching=True, submit=True)
+    noted = world.annotate(annotated, author=tip, teaching=False, submit=True)
+    store.add_missed_moment(missed.media_id, category="harm.domestic_abuse", start_s=1.0, end_s=2.0,
+                            reviewer="web:alice")
+    base = ["--home", str(world.instance.home), "--db", store.url]
+    (world.instance.home / "retention.yaml").write_text("categories:\n  harm.domestic_abuse: 730\n")
+
+    dry = CliRunner().invoke(cli, [*base, "retention", "apply", "--dry-run"])
+
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.splitlines() == [
+        f"would delete  media {old.media_id}  old.mp4  ingested 2026-10-22, 40 days ago  (default: 31 days)",
+        f"kept  media {held.media_id}  held.mp4  past default: 31 days, kept by legal hold: placed by "
+        "cli:officer on 2026-12-01: IOPC referral 2026/114",
+        f"kept  media {teaching.media_id}  teaching.mp4  past annotated: 365 days, kept by teaching "
+        f"example: annotation {taught} by alice, submitted 2026-12-01",
+        f"kept  media {annotated.media_id}  annotated.mp4  100 days old, kept by annotated: 365 days, "
+        f"until 2027-08-23: annotation {noted} by alice, submitted 2026-12-01",
+        f"kept  media {abuse.media_id}  abuse.mp4  400 days old, kept by category harm.domestic_abuse: "
+        "730 days, until 2027-10-27: flagged by rubric trauma_informed@test",
+        f"kept  media {missed.media_id}  missed.mp4  400 days old, kept by category harm.domestic_abuse: "
+        "730 days, until 2027-10-27: marked missed by web:alice",
+        "dry run: 1 item would be deleted, 2 kept past their time (legal hold or teaching example); "
+        "nothing changed",
+    ]
+    assert old.whole() and world.store.tombstones() == []
 
 
 def test_dry_run_lists_what_would_go_and_changes_nothing(world: World) -> None:
@@ -217,7 +303,7 @@ def test_dry_run_lists_what_would_go_and_changes_nothing(world: World) -> None:
     assert world.store.tombstones() == []
     assert world.audit("retention:") == [
         ("cli:test", "retention", "policy built-in defaults: 1 would be deleted, 0 kept by legal hold "
-                                  "or teaching example"),
+                                  "or teaching example, 0 kept beyond the default by a longer rule"),
     ]
 
 
@@ -291,9 +377,11 @@ def _facts(*, annotated: bool = False, categories: tuple[str, ...] = (), days_ol
 @pytest.mark.parametrize("facts,rule,kept_by", [
     (_facts(days_old=31), None, None),
     (_facts(days_old=31.01), "default: 31 days", None),
-    (_facts(days_old=364, annotated=True), None, None),
+    (_facts(days_old=30, annotated=True), None, None),
+    (_facts(days_old=364, annotated=True), "annotated: 365 days", "longer rule"),
     (_facts(days_old=366, annotated=True), "annotated: 365 days", None),
-    (_facts(days_old=700, categories=("harm.domestic_abuse",)), None, None),
+    (_facts(days_old=700, categories=("harm.domestic_abuse",)), "category harm.domestic_abuse: 730 days",
+     "longer rule"),
     (_facts(days_old=731, categories=("distress", "harm.domestic_abuse")),
      "category harm.domestic_abuse: 730 days", None),
     (_facts(days_old=40, categories=("distress",)), "default: 31 days", None),
@@ -361,7 +449,8 @@ def test_cli_apply_and_holds(world: World) -> None:
     assert applied.exit_code == 0, applied.output
     assert applied.output.splitlines() == [
         f"deleted  media {old.media_id}  old.mp4  ingested 2026-10-22, 40 days ago  (default: 35 days)",
-        f"kept  media {kept.media_id}  kept.mp4  legal hold, past default: 35 days",
+        f"kept  media {kept.media_id}  kept.mp4  past default: 35 days, kept by legal hold: placed "
+        f"by {current_actor()} on 2026-12-01: IOPC referral 2026/114",
         "1 item deleted, 4 files removed, 1 kept past their time (legal hold or teaching example)",
     ]
     assert world.store.tombstones()[0].policy == "default: 35 days"

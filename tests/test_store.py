@@ -85,25 +85,27 @@ def test_audit_chain_detects_an_edit_rechained_after_it(db_url: str) -> None:
     assert not store.verify_audit_chain()
 
 
-def test_old_sessions_and_sign_in_attempts_are_dropped(db_url: str, monkeypatch) -> None:
+def test_old_sessions_and_sign_in_throttles_are_dropped(db_url: str, monkeypatch) -> None:
     from datetime import timedelta
 
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from pipeline import clock
     from pipeline.store import schema as db
+    from pipeline.store.accounts import ThrottleKey, ThrottleRule
 
     store = open_store(db_url)
     user = store.add_user("alice", role="tip", password_hash="x")
     start = clock.now()
     store.create_session("a" * 64, user_id=user, csrf_token="c", expires_at=start + timedelta(hours=1))
-    store.record_login_attempt("alice", client="1.2.3.4", ok=False)
+    rule = ThrottleRule(free_failures=5)  # forgotten after a day without failures
+    assert store.take_sign_in_attempt([ThrottleKey("name", "alice", "1.2.3.4", rule)]) is None
     monkeypatch.setattr(clock, "now", lambda: start + timedelta(days=2))
     store.create_session("b" * 64, user_id=user, csrf_token="c", expires_at=start + timedelta(days=3))
-    store.record_login_attempt("alice", client="1.2.3.4", ok=True)
+    assert store.take_sign_in_attempt([ThrottleKey("name", "bob", "1.2.3.4", rule)]) is None
     with store.session() as s:
         assert list(s.scalars(select(db.WebSession.id))) == ["b" * 64]
-        assert s.scalar(select(func.count()).select_from(db.LoginAttempt)) == 1
+        assert [(r.name, r.failures) for r in s.scalars(select(db.LoginThrottle))] == [("bob", 1)]
 
 
 def _item(store, *, category: str = "harm.domestic_abuse") -> tuple[int, int]:
@@ -220,3 +222,76 @@ def test_date_filters_are_utc_days_whatever_the_server_time_zone(db_url: str, mo
     assert submitted(submitted_from=the_day, submitted_to=the_day) == 1
     assert submitted(submitted_from=next_day) == 0 and submitted(submitted_to=day_before) == 0
     store.engine.dispose()
+
+
+def test_a_submitted_annotation_never_changes_and_a_correction_is_a_new_version(db_url: str) -> None:
+    """Issue 14: a submitted annotation could be edited and deleted after the item was reviewed."""
+    import threading
+
+    import pytest
+
+    from pipeline.errors import ConflictError
+    from pipeline.store.annotations import AnnotationQuery
+
+    store = open_store(db_url)
+    media_id, item = _item(store)
+    tip = store.add_user("alice", role="tip", password_hash="x")
+    assert store.claim_item(item, tip)
+    fields = {"start_s": 0.0, "end_s": 2.0, "labels": ["good practice"], "rating": 4,
+              "feedback": "calm", "teaching": True}
+    note = store.add_annotation(media_id=media_id, review_item_id=item, author_id=tip, **fields)
+    store.update_annotation(note, **{**fields, "feedback": "calm and kind"})  # a draft changes
+    assert store.finish_item(item, tip, status="reviewed")
+    with pytest.raises(ConflictError, match=rf"annotation {note} was submitted on \S+ and cannot be "
+                                            "changed: save a correction instead"):
+        store.update_annotation(note, **{**fields, "feedback": "rewritten"})
+    with pytest.raises(ConflictError, match="cannot be deleted"):
+        store.delete_annotation(note)
+    assert store.annotation(note).feedback == "calm and kind"
+
+    # Two corrections of one version at once, each through its own pool: exactly one is stored.
+    pools = [Store(db_url) for _ in range(4)]
+    barrier, results = threading.Barrier(len(pools), timeout=60), {}
+
+    def correct(n: int) -> None:
+        barrier.wait()
+        try:
+            results[n] = pools[n].correct_annotation(note, **{**fields, "feedback": f"version {n}"})
+        except ConflictError as exc:
+            results[n] = str(exc)
+
+    threads = [threading.Thread(target=correct, args=(n,)) for n in range(len(pools))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored = [r for r in results.values() if isinstance(r, int)]
+    assert len(stored) == 1, results
+    newer = stored[0]
+    assert sorted(r for r in results.values() if isinstance(r, str)) == [
+        f"annotation {note} was corrected already by annotation {newer}: correct that one"] * 3
+    old, new = store.annotation(note), store.annotation(newer)
+    assert (old.feedback, old.superseded_at is not None, old.supersedes_id) == ("calm and kind", True, None)
+    assert (new.supersedes_id, new.submitted_at is not None, new.superseded_at) == (note, True, None)
+    assert store.correction_of(note) == newer
+    # Trainers, the item page and the count see the current version only.
+    assert [r.annotation.id for r in store.search_annotations(AnnotationQuery())] == [newer]
+    assert [r.annotation.id for r in store.item_annotations(item, viewer_id=tip)] == [newer]
+    assert store.count_item_annotations(item, viewer_id=tip) == 1
+
+
+def test_releasing_every_claim_of_an_account(db_url: str) -> None:
+    store = open_store(db_url)
+    _, first = _item(store, category="harm.domestic_abuse")
+    _, second = _item(store, category="practice.validate")
+    _, third = _item(store, category="distress")
+    alice = store.add_user("alice", role="tip", password_hash="x")
+    bob = store.add_user("bob", role="tip", password_hash="x")
+    assert store.claim_item(first, alice) and store.claim_item(second, alice)
+    assert store.claim_item(third, bob)
+    assert [(c.item_id, c.holder) for c in store.claimed_items()] == [
+        (first, "alice"), (second, "alice"), (third, "bob")]
+    assert store.release_claims_of(alice) == [first, second]
+    assert store.release_claims_of(alice) == []
+    assert [(c.item_id, c.holder) for c in store.claimed_items()] == [(third, "bob")]
+    assert store.item_view(first).item.status == "new"

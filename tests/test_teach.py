@@ -351,10 +351,10 @@ def test_bad_requests_get_specific_errors_and_write_nothing(home: Path, tmp_path
                                  author_id=annotation.author_id, start_s=1, end_s=2, labels=["distress"],
                                  rating=None, feedback="", teaching=True)
     assert export(str(draft), *reason) == f"error: no submitted annotation {draft}"
-    # A range outside the file.
+    # A range outside the file (a submitted annotation never changes: this is the database's
+    # administrator, or a row written by an older bwv).
     media = store.get_media(annotation.media_id)
-    store.update_annotation(ids["video"], start_s=5.0, end_s=media.duration_s + 30, labels=["distress"],
-                            rating=None, feedback="", teaching=True)
+    _set_range(store, ids["video"], 5.0, media.duration_s + 30)
     assert export(str(ids["video"]), *reason).startswith(
         f"error: annotation {ids['video']}: range 5.00-{media.duration_s + 30:.2f} s is outside the file")
     # A quarantined source, then a missing one.
@@ -363,11 +363,48 @@ def test_bad_requests_get_specific_errors_and_write_nothing(home: Path, tmp_path
     assert export(str(ids["audio"]), *reason) == (
         f"error: annotation {ids['audio']}: its file is quarantined (corrupt frames found on re-check); "
         "nothing to export")
-    store.update_annotation(ids["video"], start_s=0.5, end_s=14.0, labels=["distress"], rating=None,
-                            feedback="", teaching=True)
+    _set_range(store, ids["video"], 0.5, 14.0)
     (home / media.store_path).unlink()
     assert export(str(ids["video"]), *reason) == (
         f"error: annotation {ids['video']}: its original is missing from the store")
+
+
+def _set_range(store, annotation_id: int, start_s: float, end_s: float) -> None:
+    from sqlalchemy import text
+
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE annotation SET start_s = :a, end_s = :b WHERE id = :id"),
+                     {"a": start_s, "b": end_s, "id": annotation_id})
+
+
+def test_a_pack_holds_at_most_50_moments_and_every_refusal_is_audited(tmp_path: Path) -> None:
+    """Issue 14: 801 ids were accepted for one pack."""
+    from pipeline.errors import InvalidRequestError, NotFoundError
+    from pipeline.teach.moments import MAX_MOMENTS, ExportRequest, check_request, plan_export
+
+    store = open_store(f"sqlite:///{tmp_path / 'bwv.sqlite3'}")
+    too_many = ExportRequest(annotation_ids=tuple(range(1, 802)), reason="r", recipient="t",
+                             actor="web:tom", exporter="tom", role="trainer")
+    with pytest.raises(InvalidRequestError) as caught:
+        check_request(too_many, store=store)
+    assert str(caught.value) == "a pack holds at most 50 moments, not 801: export them in several packs"
+    assert caught.value.audited
+    check_request(ExportRequest(annotation_ids=(7,) * 900 + tuple(range(1, MAX_MOMENTS)), reason="r",
+                                recipient="t", actor="web:tom", exporter="tom", role="trainer"),
+                  store=store)  # repeats count once: 50 moments
+    with pytest.raises(InvalidRequestError, match="at most 50 moments, not 51"):
+        plan_export(resolve_instance(tmp_path), store, range(1, 52), actor="cli:root as tom")
+    with pytest.raises(NotFoundError, match="no submitted annotation 3"):
+        plan_export(resolve_instance(tmp_path), store, [3], actor="cli:root as tom")
+    rows = store.audit_page(offset=0, limit=10, action="teach-export-refused")[0]
+    assert [(r.actor, r.object, r.detail) for r in reversed(rows)] == [
+        ("web:tom", "annotations:" + ",".join(str(i) for i in range(1, 21)) + ",...(+781)",
+         "a pack holds at most 50 moments, not 801: export them in several packs"),
+        ("cli:root as tom", "annotations:" + ",".join(str(i) for i in range(1, 21)) + ",...(+31)",
+         "a pack holds at most 50 moments, not 51: export them in several packs"),
+        ("cli:root as tom", "annotations:3", "no submitted annotation 3"),
+    ]
+    store.engine.dispose()
 
 
 def test_an_audio_only_moment_has_audio_and_transcript_but_no_video(home: Path, tmp_path: Path) -> None:

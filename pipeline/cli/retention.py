@@ -36,7 +36,8 @@ _policy_option = click.option(
 
 
 @retention.command("apply", context_settings=CONTEXT)
-@click.option("--dry-run", is_flag=True, help="List what would be deleted, and why; change nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="List what would be deleted and what is kept beyond the default, and why; change nothing.")
 @_policy_option
 @_shared_options
 @click.pass_context
@@ -44,9 +45,12 @@ def retention_apply(ctx: click.Context, dry_run: bool, policy_file: Path | None,
                     sub_home: str | None, sub_db: str | None) -> None:
     """Delete originals, and everything made from them, older than the policy allows.
 
-    Items on legal hold and items with a teaching example are kept. Each
-    deletion leaves a tombstone (id, hash, time, rule) and an audit row. A run
-    that stopped part way is finished by the next one.
+    Items on legal hold and items with a submitted teaching example are kept
+    (a draft keeps nothing). Each deletion leaves a tombstone (id, hash, time,
+    rule) and an audit row. A run that stopped part way is finished by the next
+    one. A dry run also lists every item kept beyond the default, and why: the
+    rule, the annotation or flag behind it and who made it, the legal hold and
+    who placed it.
 
     \b
     Example:
@@ -68,7 +72,9 @@ def retention_apply(ctx: click.Context, dry_run: bool, policy_file: Path | None,
         click.echo(f"{verb}  media {d.media_id}  {d.name}  ingested {d.ingested_at:%Y-%m-%d}, "
                    f"{d.age_days:.0f} days ago  ({d.rule})")
     for d in result.kept:
-        click.echo(f"kept  media {d.media_id}  {d.name}  {d.kept_by}, past {d.rule}")
+        click.echo(f"kept  media {d.media_id}  {d.name}  past {d.rule}, kept by {d.why}")
+    for d in result.extended if dry_run else ():  # the nightly run would list a year's items
+        click.echo(f"kept  media {d.media_id}  {d.name}  {d.age_days:.0f} days old, kept by {d.why}")
     for d in result.skipped:
         click.echo(f"skipped  media {d.media_id}  {d.name}  changed while retention ran; "
                    "the next run looks again")

@@ -118,6 +118,23 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
         sys.exit(1)
 
 
+def _proxy_addresses(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--forwarded-allow-ips``: comma-separated addresses or networks, normalised; None
+    when empty (forwarding headers off)."""
+    import ipaddress
+
+    items = [item.strip() for item in (value or "").split(",") if item.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise click.BadParameter(
+                f"{item!r} is not an IP address or network: name the reverse proxies that "
+                "send X-Forwarded-For, e.g. 127.0.0.1 or 10.0.0.0/24",
+                param_hint="--forwarded-allow-ips") from None
+    return ",".join(items) or None
+
+
 @cli.command(context_settings=CONTEXT)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (keep 127.0.0.1 behind a TLS reverse proxy).")
@@ -125,16 +142,22 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False),
               help="Serve HTTPS with this certificate (cookies are then Secure).")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="The certificate's key.")
+@click.option("--forwarded-allow-ips", envvar="BWV_FORWARDED_ALLOW_IPS", metavar="IPS",
+              callback=_proxy_addresses,
+              help="Believe X-Forwarded-For and X-Forwarded-Proto only from these reverse proxies "
+                   "(comma-separated addresses or networks; or BWV_FORWARDED_ALLOW_IPS). "
+                   "Default: none; the headers are ignored and the peer's address is logged.")
 @_shared_options
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, tls_cert: str | None, tls_key: str | None,
-          sub_home: str | None, sub_db: str | None) -> None:
+          forwarded_allow_ips: str | None, sub_home: str | None, sub_db: str | None) -> None:
     """Start the review app for TIPs, trainers and admins.
 
     \b
     Example:
       bwv user add alice --role tip < password.txt
       bwv serve --port 8000
+      bwv serve --forwarded-allow-ips 127.0.0.1   (behind a TLS proxy on this machine)
     """
     import os
 
@@ -152,9 +175,13 @@ def serve(ctx: click.Context, host: str, port: int, tls_cert: str | None, tls_ke
         scheme = "https" if tls_cert else "http"
         click.echo(f"bwv review app on {scheme}://{host}:{port}/ (instance {instance.home})")
     # Loaded by name: the library (pipeline/) never imports the web app.
+    # uvicorn believes forwarding headers from 127.0.0.1 unless told otherwise: a header anyone
+    # can send would choose the address that throttling counts and the audit log records.
     uvicorn.run("reviewers.app:app_from_environment", factory=True, host=host, port=port,
                 ssl_certfile=tls_cert, ssl_keyfile=tls_key, server_header=False,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False,
+                proxy_headers=forwarded_allow_ips is not None,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 @cli.group(context_settings=CONTEXT)
@@ -201,6 +228,34 @@ def user_add(ctx: click.Context, name: str, role: str, sub_home: str | None, sub
     click.echo(f"added user {name} ({role}), id {user_id}")
 
 
+@user.command("password", context_settings=CONTEXT)
+@click.argument("name")
+@_shared_options
+@click.pass_context
+def user_password(ctx: click.Context, name: str, sub_home: str | None, sub_db: str | None) -> None:
+    """Give an account a new password, read from standard input; its sessions end.
+
+    The password must be 12 to 128 characters and not easy to guess (the
+    error says why one is refused). Signed-in users change their own on the
+    review app's "Change password" page.
+
+    \b
+    Example:
+      printf '%s\\n' "$PASSWORD" | bwv user password alice
+    """
+    from pipeline.errors import NotFoundError
+    from pipeline.review.accounts import set_password
+    from pipeline.store import current_actor, open_instance
+
+    _apply_shared(ctx, sub_home, sub_db)
+    store = open_instance(_instance(ctx))
+    account = store.user_by_name(name)
+    if account is None:
+        raise NotFoundError(f"no user named {name!r}")
+    set_password(store, account.id, _read_password(), actor=current_actor())
+    click.echo(f"changed the password of {name}")
+
+
 @user.command("list", context_settings=CONTEXT)
 @_shared_options
 @click.pass_context
@@ -226,13 +281,15 @@ def user_list(ctx: click.Context, sub_home: str | None, sub_db: str | None) -> N
 @click.pass_context
 def user_disable(ctx: click.Context, name: str, enable: bool, sub_home: str | None,
                  sub_db: str | None) -> None:
-    """Disable an account (its sessions end at once) or, with --enable, enable it.
+    """Disable an account (its sessions end at once, its claimed items go back to the
+    queue) or, with --enable, enable it.
 
     \b
     Example:
       bwv user disable alice
     """
     from pipeline.errors import NotFoundError
+    from pipeline.review.items import release_claims_of
     from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
@@ -243,7 +300,11 @@ def user_disable(ctx: click.Context, name: str, enable: bool, sub_home: str | No
     store.update_user(account.id, disabled=not enable)
     store.audit(actor=current_actor(), action="user-enable" if enable else "user-disable",
                 obj=f"user:{account.id}")
-    click.echo(f"{'enabled' if enable else 'disabled'} {name}")
+    released = [] if enable else release_claims_of(store, account.id, actor=current_actor(),
+                                                    why="account disabled")
+    click.echo(f"{'enabled' if enable else 'disabled'} {name}"
+               + (f"; released {len(released)} claimed item{'' if len(released) == 1 else 's'}: "
+                  + ", ".join(str(i) for i in released) if released else ""))
 
 
 def _print_evaluation(result: Any) -> None:

@@ -108,7 +108,7 @@ def teach_review(ctx: click.Context, annotation_ids: tuple[int, ...], as_user: s
     instance = _instance(ctx)
     store = open_instance(instance)
     user = exporting_account(store, as_user, actor=current_actor())
-    texts = proposals(instance, store, annotation_ids)
+    texts = proposals(instance, store, annotation_ids, actor=f"{current_actor()} as {user.name}")
     doc = review_document(texts, exporter=user.name)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -18,7 +18,12 @@ How an item's time is worked out:
   as missed on it) with a rule in ``categories`` is a further rule; the
   longest applicable rule wins. A sub-category counts as its taxonomy id.
 - An item is deleted once it is older than that; an item on legal hold, or
-  with any annotation marked as a teaching example, is kept whatever its age.
+  with a submitted annotation marked as a teaching example, is kept whatever
+  its age. Only what a trainer can see counts: a draft (annotation or teaching
+  mark) keeps nothing, nor does a version a correction replaced.
+- A dry run lists every item kept beyond ``default_days`` and why, with who put
+  each reason there (the annotation's author, the rubric or the reviewer behind a
+  category, whoever placed a legal hold).
 - Only finished items (done or quarantined) are looked at: one still moving
   through the batch waits until it ends. Rows for files that were never read
   (refused symlinks) hold no footage and are left as they are.
@@ -179,7 +184,8 @@ def policy_yaml(policy: RetentionPolicy) -> str:
 
 @dataclass(frozen=True)
 class Decision:
-    """An item past its time: deleted (or, in a dry run, to be), or kept by a hold or teaching mark."""
+    """An item older than the default rule: deleted (or, in a dry run, to be), kept past its
+    time by a legal hold or a teaching example, or kept by a longer rule that still runs."""
 
     media_id: int
     sha256: str
@@ -190,12 +196,22 @@ class Decision:
     rule: str  # the rule that set its time, e.g. "default: 31 days"; stored in the tombstone
     keep_days: int
     annotated: bool
-    kept_by: str | None  # "legal hold" or "teaching example"; None when it goes
+    kept_by: str | None  # "legal hold", "teaching example" or "longer rule"; None when it goes
+    why: str = ""  # every reason it is kept beyond the default, each with who put it there
 
     @property
     def delete(self) -> bool:
         """Whether retention deletes it."""
         return self.kept_by is None
+
+    @property
+    def extended(self) -> bool:
+        """Whether a rule longer than the default keeps it for now (it is not yet past its time)."""
+        return self.kept_by == LONGER_RULE
+
+
+#: ``Decision.kept_by`` of an item within a rule longer than the default.
+LONGER_RULE = "longer rule"
 
 
 @dataclass(frozen=True)
@@ -209,27 +225,46 @@ class RetentionResult:
     skipped: tuple[Decision, ...]  # changed while the run looked (a hold placed meanwhile, say)
     files_removed: int
     errors: tuple[str, ...]  # files that could not be removed: the next run tries again
+    extended: tuple[Decision, ...] = ()  # older than the default, kept by a longer rule for now
 
 
 def decide(facts: RetentionFacts, policy: RetentionPolicy, *, now: datetime) -> Decision | None:
-    """The decision for one item, or None while it is within its time."""
+    """The decision for one item, or None while it is within the default rule and its own.
+
+    Every reason an item is kept beyond the default is given in ``why`` with who put it
+    there: the annotation (and its author) or the flag (and its rubric, or the reviewer who
+    marked it missed) behind a longer rule, a legal hold and who placed it, a teaching mark
+    and the TIP whose submitted annotation carries it.
+    """
     base = ("annotated", policy.annotated_days) if facts.annotated else ("default", policy.default_days)
     rules = [base] + [(f"category {c}", policy.categories[c]) for c in facts.categories
                       if c in policy.categories]
     label, days = max(rules, key=lambda rule: rule[1])  # the first of the longest
     age = now - facts.ingested_at
-    if age <= timedelta(days=days):
+    past = age > timedelta(days=days)
+    if not past and age <= timedelta(days=policy.default_days):
         return None
-    kept_by = "legal hold" if facts.held else ("teaching example" if facts.teaching else None)
+    why = []
+    if not past:
+        until = facts.ingested_at + timedelta(days=days)
+        evidence = [k.reason for k in facts.keepers if k.kind == label] or ["no record of who"]
+        why.append(f"{label}: {days} days, until {until:%Y-%m-%d}: {', '.join(evidence)}")
+    for kind, applies in (("legal hold", facts.held), ("teaching example", facts.teaching)):
+        if applies:
+            found = [k.reason for k in facts.keepers if k.kind == kind]
+            why.append(f"{kind}: {', '.join(found) or 'no record of who'}")
+    held_by = "legal hold" if facts.held else ("teaching example" if facts.teaching else None)
     return Decision(
         media_id=facts.media_id, sha256=facts.sha256, name=facts.name, state=facts.state,
         ingested_at=facts.ingested_at, age_days=age.total_seconds() / 86400,
-        rule=f"{label}: {days} days", keep_days=days, annotated=facts.annotated, kept_by=kept_by,
+        rule=f"{label}: {days} days", keep_days=days, annotated=facts.annotated,
+        kept_by=held_by if past else LONGER_RULE, why="; ".join(why),
     )
 
 
 def plan_retention(store: Store, policy: RetentionPolicy, *, now: datetime | None = None) -> list[Decision]:
-    """Every finished item past its time, with what happens to it (nothing is changed)."""
+    """Every finished item past its time or older than the default rule, with what happens to
+    it and why (nothing is changed)."""
     now = now or clock.now()
     shortest = min(policy.default_days, policy.annotated_days)  # categories only lengthen
     facts = store.retention_facts(ingested_before=now - timedelta(days=shortest))
@@ -248,12 +283,14 @@ def apply_retention(
     now = clock.now()
     decisions = plan_retention(store, policy, now=now)
     due = tuple(d for d in decisions if d.delete)
-    kept = tuple(d for d in decisions if not d.delete)
+    kept = tuple(d for d in decisions if not d.delete and not d.extended)
+    extended = tuple(d for d in decisions if d.extended)
     if dry_run:
         store.audit(actor=actor, action="retention:dry-run", obj="retention",
                     detail=f"policy {policy_source}: {len(due)} would be deleted, {len(kept)} kept "
-                           "by legal hold or teaching example")
-        return RetentionResult(True, policy_source, due, kept, (), 0, ())
+                           f"by legal hold or teaching example, {len(extended)} kept beyond the "
+                           "default by a longer rule")
+        return RetentionResult(True, policy_source, due, kept, (), 0, (), extended)
     for tomb in store.unaudited_tombstones():  # an earlier run stopped before auditing these
         _audit_deletion(store, tomb.actor, tomb.media_id, tomb.sha256, tomb.policy)
     deleted, skipped = [], []
@@ -270,7 +307,7 @@ def apply_retention(
                 detail=f"policy {policy_source}: {len(deleted)} deleted, {len(kept)} kept by "
                        f"legal hold or teaching example, {removed} files removed")
     return RetentionResult(False, policy_source, tuple(deleted), kept, tuple(skipped), removed,
-                           tuple(errors))
+                           tuple(errors), extended)
 
 
 def _audit_deletion(store: Store, actor: str, media_id: int, sha256: str | None, rule: str) -> None:

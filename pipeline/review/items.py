@@ -9,19 +9,27 @@ changes the store and writes one audit row. Errors say what was refused:
 
 from __future__ import annotations
 
+import difflib
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
+from pipeline.flagging.rubric import Rubric
 from pipeline.store import Store
 from pipeline.store import schema as db
 from pipeline.store.base import inside_file
 from pipeline.store.review import ItemView
 from pipeline.taxonomy import LABELS
 
-#: Every label an annotation may carry: the taxonomy ids, then the practice labels.
+#: The longest feedback one annotation may carry, in characters.
 MAX_FEEDBACK = 10_000
+#: The most annotations one review item may hold (drafts and current versions): 800 of them
+#: once made an 8.5 MB review page.
+MAX_ANNOTATIONS_PER_ITEM = 200
 
 
 @dataclass(frozen=True)
@@ -133,10 +141,14 @@ def finish(store: Store, user: db.UserAccount, item_id: int, *, status: str) -> 
 
 
 def annotate(store: Store, user: db.UserAccount, item_id: int, value: AnnotationInput) -> int:
-    """Add a draft annotation to a held item."""
+    """Add a draft annotation to a held item (at most :data:`MAX_ANNOTATIONS_PER_ITEM` per item)."""
     item = held_item(store, user, item_id)
     media = store.get_media(item.media_id)
     value = check_annotation(value, duration_s=media.duration_s)
+    if store.count_item_annotations(item.id, viewer_id=user.id) >= MAX_ANNOTATIONS_PER_ITEM:
+        raise InvalidRequestError(
+            f"review item {item_id} already holds {MAX_ANNOTATIONS_PER_ITEM} annotations, the most "
+            "one item may hold: change an existing one, or put several points in one annotation")
     annotation_id = store.add_annotation(
         media_id=item.media_id, review_item_id=item.id, author_id=user.id, start_s=value.start_s,
         end_s=value.end_s, labels=value.labels, rating=value.rating, feedback=value.feedback,
@@ -148,29 +160,60 @@ def annotate(store: Store, user: db.UserAccount, item_id: int, value: Annotation
 
 
 def own_annotation(store: Store, user: db.UserAccount, annotation_id: int) -> db.Annotation:
-    """An annotation its author may edit; anyone else is told it does not exist."""
+    """An annotation its author may change or correct; anyone else is told it does not exist.
+
+    A version since corrected is refused with the id of its correction.
+    """
     row = store.annotation(annotation_id)
     if user.role != "tip" or row.author_id != user.id:
         raise NotFoundError(f"no annotation {annotation_id}")
+    if row.superseded_at is not None:
+        newer = store.correction_of(annotation_id)
+        raise ConflictError(f"annotation {annotation_id} was corrected"
+                            + (f" by annotation {newer}: open that one" if newer else ""))
     return row
 
 
+def content_digest(row: db.Annotation | AnnotationInput) -> str:
+    """SHA-256 of what an annotation says (range, labels, rating, feedback, teaching mark), so
+    the audit log pins each version's content."""
+    labels = json.loads(row.labels) if isinstance(row, db.Annotation) else list(row.labels)
+    said = [round(row.start_s, 3), round(row.end_s, 3), labels, row.rating, row.feedback, bool(row.teaching)]
+    return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()
+
+
 def edit_annotation(store: Store, user: db.UserAccount, annotation_id: int,
-                    value: AnnotationInput) -> None:
-    """Change one's own annotation."""
+                    value: AnnotationInput) -> int:
+    """Change one's own draft, or correct one's own submitted annotation; returns the id now current.
+
+    A submitted annotation never changes: the correction is a new, submitted version, and
+    the one it corrects is kept. Its audit row names both, with the SHA-256 of each one's
+    content (``annotation-correct``).
+    """
     row = own_annotation(store, user, annotation_id)
     value = check_annotation(value, duration_s=store.get_media(row.media_id).duration_s)
-    store.update_annotation(annotation_id, start_s=value.start_s, end_s=value.end_s,
-                            labels=value.labels, rating=value.rating, feedback=value.feedback,
-                            teaching=value.teaching)
-    store.audit(actor=actor(user), action="annotation-edit", obj=f"annotation:{annotation_id}")
+    fields: dict[str, Any] = {
+        "start_s": value.start_s, "end_s": value.end_s, "labels": value.labels,
+        "rating": value.rating, "feedback": value.feedback, "teaching": value.teaching,
+    }
+    if row.submitted_at is None:
+        store.update_annotation(annotation_id, **fields)
+        store.audit(actor=actor(user), action="annotation-edit", obj=f"annotation:{annotation_id}",
+                    detail="draft, changed in place")
+        return annotation_id
+    new_id = store.correct_annotation(annotation_id, **fields)
+    store.audit(actor=actor(user), action="annotation-correct", obj=f"annotation:{new_id}",
+                detail=f"corrects annotation:{annotation_id} (kept); old sha256={content_digest(row)} "
+                       f"new sha256={content_digest(value)}")
+    return new_id
 
 
 def delete_annotation(store: Store, user: db.UserAccount, annotation_id: int) -> int | None:
-    """Delete one's own annotation; returns its review item's id."""
+    """Delete one's own draft; returns its review item's id (a submitted one cannot be deleted)."""
     row = own_annotation(store, user, annotation_id)
     store.delete_annotation(annotation_id)
-    store.audit(actor=actor(user), action="annotation-delete", obj=f"annotation:{annotation_id}")
+    store.audit(actor=actor(user), action="annotation-delete", obj=f"annotation:{annotation_id}",
+                detail=f"draft, sha256={content_digest(row)}")
     return row.review_item_id
 
 
@@ -185,11 +228,46 @@ def judge_flag(store: Store, user: db.UserAccount, flag_id: int, *, relevant: bo
 
 
 def add_missed(store: Store, user: db.UserAccount, item_id: int, *, category: str,
-               start_s: float, end_s: float, note: str | None) -> None:
-    """Record a moment of a held item that the rubric should have flagged."""
+               start_s: float, end_s: float, note: str | None, rubric: Rubric) -> None:
+    """Record a moment of a held item that the rubric should have flagged, in one of the
+    rubric's categories."""
     item = held_item(store, user, item_id)
+    known = [c.id for c in rubric.categories]
+    if category not in known:
+        hint = difflib.get_close_matches(category, known, n=1)
+        raise InvalidRequestError(
+            f"unknown category {category[:100]!r}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + f": choose one of the categories of rubric {rubric.ref}")
     store.add_missed_moment(item.media_id, category=category, start_s=start_s, end_s=end_s,
                             reviewer=actor(user), note=note)
+
+
+def release_claims_of(store: Store, user_id: int, *, actor: str, why: str) -> list[int]:
+    """Give back to the queue every item an account holds (it was disabled, say); each release
+    is audited with why. Returns the items' ids."""
+    account = store.user_by_id(user_id)
+    holder = account.name if account else f"user:{user_id}"
+    released = store.release_claims_of(user_id)
+    for item_id in released:
+        store.audit(actor=actor, action="release", obj=f"review_item:{item_id}",
+                    detail=f"claim of {holder} released: {why}")
+    return released
+
+
+def release_any(store: Store, user: db.UserAccount, item_id: int) -> str:
+    """An admin gives back an item whoever holds it (audited); returns the holder's name."""
+    if user.role != "admin":
+        raise ForbiddenError("only an admin releases another person's claim")
+    view = store.item_view(item_id)
+    holder = view.item.claimed_by
+    if view.item.status != "claimed" or holder is None:
+        raise ConflictError(f"review item {item_id} is {view.item.status}, not claimed: nothing to release")
+    if not store.release_item(item_id, holder):
+        raise ConflictError(f"review item {item_id} changed hands meanwhile: look again")
+    store.audit(actor=actor(user), action="release", obj=f"review_item:{item_id}",
+                detail=f"claim of {view.holder or f'user:{holder}'} released by an admin")
+    return view.holder or f"user {holder}"
 
 
 def labels_from(values: Sequence[str]) -> tuple[str, ...]:

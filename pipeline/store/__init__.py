@@ -28,6 +28,7 @@ from pipeline.store.feedback import FeedbackQueries
 from pipeline.store.media import MediaQueries
 from pipeline.store.report import ReportQueries
 from pipeline.store.retention import RetentionQueries
+from pipeline.store.sessions import SessionQueries
 
 #: The PostgreSQL advisory lock that migrating processes take turns on ("bwvm").
 _MIGRATION_LOCK = 0x6277766D
@@ -50,13 +51,14 @@ def current_actor() -> str:
         return "cli:unknown"
 
 
-class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, ReportQueries,
-            RetentionQueries):
+class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, SessionQueries,
+            ReportQueries, RetentionQueries):
     """The bwv database. Its queries are split by area into one mixin per module: media items
     and transcripts (:mod:`pipeline.store.media`, with the job engine's
     :mod:`pipeline.store.jobs`), the review queue (:mod:`~pipeline.store.review`), annotations
     (:mod:`~pipeline.store.annotations`),
-    accounts (:mod:`~pipeline.store.accounts`), reviewers' judgements of the rubric
+    accounts (:mod:`~pipeline.store.accounts`, and each account's list of sessions in
+    :mod:`~pipeline.store.sessions`), reviewers' judgements of the rubric
     (:mod:`~pipeline.store.feedback`, with the audit log of :mod:`~pipeline.store.audit`), the
     nightly report (:mod:`~pipeline.store.report`) and retention
     (:mod:`~pipeline.store.retention`).

@@ -1,19 +1,65 @@
-"""Review-app accounts, signed-in sessions and sign-in attempts.
+"""Review-app accounts, signed-in sessions and sign-in throttles.
 
 A mixin of :class:`pipeline.store.Store`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline import clock
 from pipeline.errors import InvalidRequestError, NotFoundError
 from pipeline.store import schema as db
 from pipeline.store.base import Queries
+
+_Row = db.LoginThrottle
+
+
+@dataclass(frozen=True)
+class ThrottleRule:
+    """How many failed sign-ins a key may have before it waits, and how the wait grows."""
+
+    free_failures: int
+    first_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(minutes=15)
+    #: A key with no failure for this long starts afresh.
+    forget_after: timedelta = timedelta(days=1)
+
+    def delay(self, failures: int) -> timedelta | None:
+        """The wait after this many failures: none before ``free_failures``, then
+        ``first_delay``, doubling with each further failure up to ``max_delay``."""
+        if failures < self.free_failures:
+            return None
+        return min(self.first_delay * 2 ** min(failures - self.free_failures, 30), self.max_delay)
+
+
+@dataclass(frozen=True)
+class ThrottleKey:
+    """One counter a sign-in attempt is charged to (see :class:`db.LoginThrottle`)."""
+
+    scope: str
+    name: str
+    source: str
+    rule: ThrottleRule
+
+    def where(self) -> Any:
+        """The SQL condition for this key's row."""
+        return and_(_Row.scope == self.scope, _Row.name == self.name, _Row.source == self.source)
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """A sign-in attempt refused without its password being checked: the key that waits."""
+
+    key: ThrottleKey
+    failures: int
+    until: datetime
 
 
 class AccountQueries(Queries):
@@ -48,8 +94,10 @@ class AccountQueries(Queries):
             return list(s.scalars(select(db.UserAccount).order_by(db.UserAccount.name)))
 
     def update_user(self, user_id: int, *, role: str | None = None, disabled: bool | None = None,
-                    password_hash: str | None = None) -> db.UserAccount:
-        """Change an account; disabling it or changing its password signs it out everywhere."""
+                    password_hash: str | None = None,
+                    keep_session: str | None = None) -> db.UserAccount:
+        """Change an account; disabling it or changing its password or role signs it out
+        everywhere (but for the session ``keep_session``, the hash of one to leave open)."""
         with self.session() as s:
             user = s.get(db.UserAccount, user_id)
             if user is None:
@@ -62,7 +110,8 @@ class AccountQueries(Queries):
                 user.password_hash = password_hash
             user.updated_at = clock.now()
             if disabled or password_hash is not None or role is not None:
-                s.execute(delete(db.WebSession).where(db.WebSession.user_id == user_id))
+                s.execute(delete(db.WebSession).where(db.WebSession.user_id == user_id,
+                                                      db.WebSession.id != (keep_session or "")))
             return user
 
     def create_session(self, token_hash: str, *, user_id: int, csrf_token: str,
@@ -100,21 +149,85 @@ class AccountQueries(Queries):
         with self.session() as s:
             s.execute(delete(db.WebSession).where(db.WebSession.id == token_hash))
 
-    def record_login_attempt(self, name: str, *, client: str, ok: bool) -> None:
-        """Remember a sign-in attempt for rate limiting (attempts older than a day are dropped)."""
-        with self.session() as s:
-            s.execute(delete(db.LoginAttempt).where(db.LoginAttempt.at < clock.now() - timedelta(days=1)))
-            s.add(db.LoginAttempt(name=name[:200], client=client[:100], ok=ok, at=clock.now()))
+    def take_sign_in_attempt(self, keys: Sequence[ThrottleKey]) -> Throttled | None:
+        """Count one failed sign-in against every key at once, unless one of them must wait.
 
-    def failed_logins(self, *, since: datetime, name: str | None = None,
-                      client: str | None = None) -> int:
-        """Failed attempts since a time for a name or a client address."""
-        query = select(func.count()).select_from(db.LoginAttempt).where(
-            db.LoginAttempt.ok.is_(False), db.LoginAttempt.at >= since
-        )
-        if name is not None:
-            query = query.where(db.LoginAttempt.name == name)
-        if client is not None:
-            query = query.where(db.LoginAttempt.client == client)
+        The attempt is counted before its password is checked, in one transaction that holds
+        the keys' rows (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the write lock that
+        its first statement, an insert, takes), so of many attempts at once no more are let
+        through than the rules allow. A right password gives the count back
+        (:meth:`sign_in_succeeded`). Returns the key that waits longest (counting nothing),
+        or None.
+        """
+        now = clock.now()
+        ordered = sorted(keys, key=lambda k: (k.scope, k.name, k.source))  # one lock order
         with self.session() as s:
-            return s.scalar(query) or 0
+            for key in ordered:
+                s.execute(self._insert_missing(key, now))
+            found = s.scalars(select(_Row).where(or_(*(key.where() for key in ordered)))
+                              .order_by(_Row.scope, _Row.name, _Row.source).with_for_update())
+            rows = {(row.scope, row.name, row.source): row for row in found}
+            pairs = [(key, rows[(key.scope, key.name, key.source)]) for key in ordered]
+            waits = [Throttled(key, row.failures, clock.as_utc(row.locked_until))
+                     for key, row in pairs
+                     if row.locked_until is not None and clock.as_utc(row.locked_until) > now]
+            if waits:
+                return max(waits, key=lambda wait: wait.until)
+            for key, row in pairs:
+                if clock.as_utc(row.last_failed_at) < now - key.rule.forget_after:
+                    row.failures = 0  # quiet long enough: start afresh
+                row.failures += 1
+                row.last_failed_at = now
+                delay = key.rule.delay(row.failures)
+                row.locked_until = now + delay if delay else None
+        self._forget_quiet_keys(ordered, now)
+        return None
+
+    def _forget_quiet_keys(self, keys: Sequence[ThrottleKey], now: datetime) -> None:
+        """Drop the rows of keys that no rule remembers any more (the table stays small)."""
+        with self.session() as s:
+            for rule in {key.rule for key in keys}:
+                scopes = sorted({key.scope for key in keys if key.rule == rule})
+                s.execute(delete(_Row).where(
+                    _Row.scope.in_(scopes), _Row.last_failed_at < now - rule.forget_after,
+                    or_(_Row.locked_until.is_(None), _Row.locked_until <= now)))
+
+    def _insert_missing(self, key: ThrottleKey, now: datetime) -> Any:
+        """``INSERT ... ON CONFLICT DO NOTHING`` of a key's row with no failures."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        return insert(_Row).values(
+            scope=key.scope, name=key.name, source=key.source, failures=0, last_failed_at=now,
+            locked_until=None,
+        ).on_conflict_do_nothing(index_elements=["scope", "name", "source"])
+
+    def sign_in_succeeded(self, keys: Sequence[ThrottleKey]) -> None:
+        """Give back the count of an attempt whose password was right: its name's keys start
+        afresh; an address key only loses the one failure counted for it."""
+        with self.session() as s:
+            for key in sorted(keys, key=lambda k: (k.scope, k.name, k.source)):
+                if key.scope != "address":
+                    s.execute(delete(_Row).where(key.where()))
+                    continue
+                s.execute(update(_Row).where(key.where()).values(
+                    failures=case((_Row.failures > 0, _Row.failures - 1), else_=0),
+                    locked_until=case((_Row.failures - 1 < key.rule.free_failures, None),
+                                      else_=_Row.locked_until)))
+
+    def list_throttles(self, *, limit: int = 500) -> list[db.LoginThrottle]:
+        """Keys with failures counted, the latest failure first."""
+        with self.session() as s:
+            return list(s.scalars(select(_Row).where(_Row.failures > 0)
+                                  .order_by(_Row.last_failed_at.desc(), _Row.id.desc())
+                                  .limit(limit)))
+
+    def clear_throttle(self, throttle_id: int) -> db.LoginThrottle:
+        """Forget a key's failures (and so its wait); returns the row as it was."""
+        with self.session() as s:
+            row = s.get(_Row, throttle_id)
+            if row is None:
+                raise NotFoundError(f"no sign-in throttle {throttle_id} (it may have been cleared "
+                                    "or forgotten already)")
+            s.delete(row)
+            return row

@@ -9,12 +9,14 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
 
 from pipeline import clock
-from pipeline.errors import NotFoundError
+from pipeline.errors import BwvError, ConflictError, NotFoundError
 from pipeline.store import schema as db
 from pipeline.store.base import Queries, escape_like, first_name, prefix_pattern
 
@@ -91,32 +93,110 @@ class AnnotationQueries(Queries):
     def update_annotation(self, annotation_id: int, *, start_s: float, end_s: float,
                           labels: Sequence[str], rating: int | None, feedback: str,
                           teaching: bool) -> None:
-        """Change an annotation's range, labels, rating, feedback and mark."""
+        """Change a draft's range, labels, rating, feedback and mark (a submitted one never changes).
+
+        The change is one conditional UPDATE on a row still a draft, so it cannot land on an
+        annotation that marking its item reviewed submitted a moment before.
+        """
         with self.session() as s:
-            row = s.get(db.Annotation, annotation_id)
-            if row is None:
-                raise NotFoundError(f"no annotation {annotation_id}")
-            row.start_s, row.end_s, row.labels = start_s, end_s, json.dumps(list(labels))
-            row.rating, row.feedback, row.teaching = rating, feedback, teaching
-            row.updated_at = clock.now()
+            changed = cast(CursorResult[Any], s.execute(
+                update(db.Annotation)
+                .where(db.Annotation.id == annotation_id, db.Annotation.submitted_at.is_(None))
+                .values(start_s=start_s, end_s=end_s, labels=json.dumps(list(labels)), rating=rating,
+                        feedback=feedback, teaching=teaching, updated_at=clock.now())
+            ))
+            if not changed.rowcount:
+                raise self._not_a_draft(s, annotation_id, "changed")
 
     def delete_annotation(self, annotation_id: int) -> None:
-        """Remove an annotation."""
+        """Remove a draft (a submitted annotation is kept: it can only be corrected)."""
         with self.session() as s:
-            s.execute(delete(db.Annotation).where(db.Annotation.id == annotation_id))
+            gone = cast(CursorResult[Any], s.execute(
+                delete(db.Annotation)
+                .where(db.Annotation.id == annotation_id, db.Annotation.submitted_at.is_(None))
+            ))
+            if not gone.rowcount:
+                raise self._not_a_draft(s, annotation_id, "deleted")
+
+    def correct_annotation(self, annotation_id: int, *, start_s: float, end_s: float,
+                           labels: Sequence[str], rating: int | None, feedback: str,
+                           teaching: bool) -> int:
+        """Store a correction of a submitted annotation as a new, submitted version; returns its id.
+
+        The version corrected is kept unchanged but for ``superseded_at``, set by a conditional
+        UPDATE, so of two corrections of one version exactly one is stored.
+        """
+        now = clock.now()
+        with self.session() as s:
+            marked = cast(CursorResult[Any], s.execute(
+                update(db.Annotation)
+                .where(db.Annotation.id == annotation_id, db.Annotation.submitted_at.is_not(None),
+                       db.Annotation.superseded_at.is_(None))
+                .values(superseded_at=now)
+            ))
+            old = s.get(db.Annotation, annotation_id) if 1 <= annotation_id <= db.MAX_ID else None
+            if old is None:
+                raise NotFoundError(f"no annotation {annotation_id}")
+            if not marked.rowcount:
+                if old.submitted_at is None:
+                    raise ConflictError(f"annotation {annotation_id} is a draft: change it instead")
+                newer = self._correction_of(s, annotation_id)
+                raise ConflictError(f"annotation {annotation_id} was corrected already"
+                                    + (f" by annotation {newer}: correct that one" if newer else ""))
+            row = db.Annotation(
+                media_id=old.media_id, review_item_id=old.review_item_id, author_id=old.author_id,
+                start_s=start_s, end_s=end_s, labels=json.dumps(list(labels)), rating=rating,
+                feedback=feedback, teaching=teaching, created_at=now, updated_at=now,
+                submitted_at=now, supersedes_id=old.id,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def correction_of(self, annotation_id: int) -> int | None:
+        """The id of the version that corrected this annotation, if one did."""
+        with self.session() as s:
+            return self._correction_of(s, annotation_id)
+
+    @staticmethod
+    def _correction_of(s: Session, annotation_id: int) -> int | None:
+        return s.scalar(select(db.Annotation.id).where(db.Annotation.supersedes_id == annotation_id))
+
+    @staticmethod
+    def _not_a_draft(s: Session, annotation_id: int, verb: str) -> BwvError:
+        row = s.get(db.Annotation, annotation_id) if 1 <= annotation_id <= db.MAX_ID else None
+        if row is None:
+            return NotFoundError(f"no annotation {annotation_id}")
+        when = f" on {clock.as_utc(row.submitted_at):%Y-%m-%d}" if row.submitted_at else ""
+        return ConflictError(
+            f"annotation {annotation_id} was submitted{when} and cannot be {verb}: save a "
+            "correction instead (a new version; this one is kept)"
+        )
+
+    def count_item_annotations(self, item_id: int, *, viewer_id: int) -> int:
+        """How many annotations of an item this viewer sees (their own drafts and the current
+        submitted versions): another reviewer's drafts, which no one else can see or change,
+        never count against them."""
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(db.Annotation).where(
+                db.Annotation.review_item_id == item_id, db.Annotation.superseded_at.is_(None),
+                or_(db.Annotation.author_id == viewer_id,
+                    db.Annotation.submitted_at.is_not(None)))) or 0
 
     def item_annotations(self, item_id: int, *, viewer_id: int) -> list[AnnotationRow]:
-        """An item's annotations that this viewer may see: their own, and submitted ones."""
+        """An item's annotations that this viewer may see: their own, and submitted ones (the
+        current version of each: a corrected one is replaced by its correction)."""
         return list(self._annotation_rows(
-            and_(db.Annotation.review_item_id == item_id,
+            and_(db.Annotation.review_item_id == item_id, db.Annotation.superseded_at.is_(None),
                  or_(db.Annotation.author_id == viewer_id, db.Annotation.submitted_at.is_not(None))),
             order=(db.Annotation.start_s, db.Annotation.id),
         ))
 
     def search_annotations(self, query: AnnotationQuery) -> list[AnnotationRow]:
-        """Submitted annotations matching a trainer's search, newest first."""
+        """Submitted annotations matching a trainer's search, newest first (current versions:
+        a corrected annotation is found as its correction)."""
         a = db.Annotation
-        cond: list[Any] = [a.submitted_at.is_not(None)]
+        cond: list[Any] = [a.submitted_at.is_not(None), a.superseded_at.is_(None)]
         if query.teaching is not None:
             cond.append(a.teaching.is_(query.teaching))
         if query.min_rating is not None:

@@ -29,7 +29,13 @@ from sqlalchemy.orm import Session
 from pipeline import clock
 from pipeline.errors import BwvError, ConfigError, StoreError
 from pipeline.store import schema as db
-from pipeline.store.audit_anchors import Anchor, AuditHead, append_anchor, read_anchors
+from pipeline.store.audit_anchors import (
+    ADOPTION_NOTE,
+    Anchor,
+    AuditHead,
+    append_anchor,
+    read_anchors,
+)
 from pipeline.store.audit_key import (
     ADOPTED_ACTION,
     ANCHOR_ACTION,
@@ -124,7 +130,7 @@ class AuditQueries(Queries):
         written before the key cannot pass. Best effort: the nightly anchor follows."""
         try:
             append_anchor(self.audit_anchors_path(), key, self.audit_head(),
-                          note="audit key adopted")
+                          note=ADOPTION_NOTE)
         except BwvError as exc:
             log.warning("could not anchor the audit log: %s", exc)
 

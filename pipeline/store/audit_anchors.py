@@ -55,6 +55,10 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "note": str, "prev": str, "mac": str}
 
 
+#: The note of the anchor written with the first signed row: no row records that one.
+ADOPTION_NOTE = "audit key adopted"
+
+
 def _body(fields: dict[str, Any]) -> str:
     """The canonical text of an anchor's fields, as signed and as written."""
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

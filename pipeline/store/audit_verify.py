@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline.store.audit_anchors import Anchor
+from pipeline.store.audit_anchors import ADOPTION_NOTE, Anchor
 from pipeline.store.audit_key import (
     ADOPTED_ACTION,
     ANCHOR_ACTION,
@@ -154,6 +154,7 @@ def check_anchors(walk: ChainCheck, anchors: list[Anchor], path: Path) -> list[s
     """The log held against the anchors of the file, and the file against the anchors the
     log says were written."""
     problems = []
+    recorded = {(d.get("rows"), d.get("head_hash")) for _, d in walk.anchor_rows}
     for a in anchors:
         if walk.rows < a.rows:
             problems.append(f"anchor line {a.line} ({a.at}): the log has {walk.rows} rows, fewer "
@@ -161,6 +162,11 @@ def check_anchors(walk: ChainCheck, anchors: list[Anchor], path: Path) -> list[s
         elif a.rows and walk.at_position.get(a.rows) != (a.head_id, a.head_hash):
             problems.append(f"anchor line {a.line} ({a.at}): row {a.rows} of the log is not the "
                             f"row anchored then (id {a.head_id}): rows up to it were rewritten")
+        elif a.note != ADOPTION_NOTE and (a.rows, a.head_hash) not in recorded:
+            # every anchor but the key's adoption is followed by the row that records it
+            problems.append(f"anchor line {a.line} ({a.at}): the row recording this anchor, "
+                            f"written just after row {a.rows}, is missing: rows written after "
+                            "the anchor were deleted")
     held = {(a.rows, a.head_hash) for a in anchors}
     for row_id, d in walk.anchor_rows:
         if (d.get("rows"), d.get("head_hash")) not in held:

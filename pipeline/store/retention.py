@@ -11,10 +11,11 @@ item is kept) or finds the item already deleted (and is refused).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from pipeline import clock
@@ -34,8 +35,20 @@ APPLY_ACTION = "retention:apply"
 
 
 @dataclass(frozen=True)
+class Keeper:
+    """One thing that can keep an item beyond its default time, and who put it there."""
+
+    kind: str  # "legal hold", "teaching example", "annotated" or "category <taxonomy id>"
+    reason: str  # e.g. "annotation 12 by alice, submitted 2026-11-30"
+
+
+@dataclass(frozen=True)
 class RetentionFacts:
-    """What the policy needs to know about one stored original."""
+    """What the policy needs to know about one stored original.
+
+    Only what a trainer (or an admin) can see counts: a submitted annotation's current
+    version. A draft, and a version since corrected, keep nothing.
+    """
 
     media_id: int
     sha256: str
@@ -43,9 +56,10 @@ class RetentionFacts:
     ingested_at: datetime
     name: str
     held: bool
-    teaching: bool
+    teaching: bool  # a submitted annotation (current version) is marked as a teaching example
     annotated: bool  # has a submitted annotation (drafts do not count)
     categories: tuple[str, ...]  # taxonomy ids flagged, or marked missed by a reviewer
+    keepers: tuple[Keeper, ...] = ()  # the evidence for held, teaching, annotated and categories
 
 
 @dataclass(frozen=True)
@@ -80,21 +94,49 @@ class MediaMatch:
     names: tuple[str, ...]
 
 
+#: An annotation retention counts: submitted, and the current version (what trainers see).
+_SEEN = and_(db.Annotation.submitted_at.is_not(None), db.Annotation.superseded_at.is_(None))
+
+
+def _keepers(s: Session, ids: list[int]) -> Iterator[tuple[int, Keeper]]:
+    """What may keep each of these items beyond its default time, with who put it there."""
+    a, h = db.Annotation, db.LegalHold
+    for media_id, reason, by, at in s.execute(
+            select(h.media_id, h.reason, h.placed_by, h.placed_at).where(h.media_id.in_(ids))):
+        yield media_id, Keeper("legal hold", f"placed by {by} on {clock.as_utc(at):%Y-%m-%d}: {reason}")
+    for media_id, annotation_id, is_teaching, submitted, author in s.execute(
+            select(a.media_id, a.id, a.teaching, a.submitted_at, db.UserAccount.name)
+            .join(db.UserAccount, db.UserAccount.id == a.author_id)
+            .where(a.media_id.in_(ids), _SEEN).order_by(a.id)):
+        said = f"annotation {annotation_id} by {author}" + (
+            f", submitted {clock.as_utc(submitted):%Y-%m-%d}" if submitted else "")
+        yield media_id, Keeper("annotated", said)
+        if is_teaching:
+            yield media_id, Keeper("teaching example", said)
+    flagged = select(db.Flag.media_id, db.Flag.category, db.Flag.rubric).where(db.Flag.media_id.in_(ids))
+    for media_id, category, rubric in s.execute(flagged.distinct().order_by(db.Flag.media_id)):
+        yield media_id, Keeper(f"category {taxonomy_id(category)}", f"flagged by rubric {rubric}")
+    fb = db.RubricFeedback
+    missed = select(fb.media_id, fb.category, fb.reviewer).where(fb.media_id.in_(ids), fb.kind == "missed")
+    for media_id, category, reviewer in s.execute(missed.distinct().order_by(fb.media_id)):
+        yield media_id, Keeper(f"category {taxonomy_id(category)}", f"marked missed by {reviewer}")
+
+
 class RetentionQueries(Queries):
     """Retention's queries (mixed into ``Store``)."""
 
     # --- what the policy looks at -----------------------------------------------------------
 
     def retention_facts(self, *, ingested_before: datetime) -> list[RetentionFacts]:
-        """Finished originals ingested before a time, with their holds, annotations and flags.
+        """Finished originals ingested before a time, with their holds, annotations and flags,
+        and who placed each (:class:`Keeper`).
 
         Rows without a hash (refused symlinks) hold no footage and are never listed.
         """
         m = db.Media
         held = exists().where(db.LegalHold.media_id == m.id)
-        teaching = exists().where(db.Annotation.media_id == m.id, db.Annotation.teaching.is_(True))
-        annotated = exists().where(db.Annotation.media_id == m.id,
-                                   db.Annotation.submitted_at.is_not(None))
+        teaching = exists().where(db.Annotation.media_id == m.id, _SEEN, db.Annotation.teaching.is_(True))
+        annotated = exists().where(db.Annotation.media_id == m.id, _SEEN)
         with self.session() as s:
             rows = s.execute(
                 select(m.id, m.sha256, m.state, m.created_at, first_name(m.id),
@@ -104,23 +146,21 @@ class RetentionQueries(Queries):
                 .order_by(m.id)
             ).all()
             ids = [r[0] for r in rows]
-            categories: dict[int, set[str]] = {}
+            keepers: dict[int, list[Keeper]] = {}
             for start in range(0, len(ids), 500):  # keep IN lists short
-                chunk = ids[start:start + 500]
-                flagged = select(db.Flag.media_id, db.Flag.category).where(db.Flag.media_id.in_(chunk))
-                missed = select(db.RubricFeedback.media_id, db.RubricFeedback.category).where(
-                    db.RubricFeedback.media_id.in_(chunk), db.RubricFeedback.kind == "missed")
-                for query in (flagged.distinct(), missed.distinct()):
-                    for media_id, category in s.execute(query):
-                        categories.setdefault(media_id, set()).add(taxonomy_id(category))
-        return [
-            RetentionFacts(
+                for media_id, keeper in _keepers(s, ids[start:start + 500]):
+                    keepers.setdefault(media_id, []).append(keeper)
+        out = []
+        for media_id, sha, state, created, name, is_held, is_teaching, is_annotated in rows:
+            found = tuple(dict.fromkeys(keepers.get(media_id, ())))
+            categories = sorted({k.kind.removeprefix("category ") for k in found
+                                 if k.kind.startswith("category ")})
+            out.append(RetentionFacts(
                 media_id=media_id, sha256=sha or "", state=state, ingested_at=clock.as_utc(created),
                 name=name or f"media {media_id}", held=bool(is_held), teaching=bool(is_teaching),
-                annotated=bool(is_annotated), categories=tuple(sorted(categories.get(media_id, ()))),
-            )
-            for media_id, sha, state, created, name, is_held, is_teaching, is_annotated in rows
-        ]
+                annotated=bool(is_annotated), categories=tuple(categories), keepers=found,
+            ))
+        return out
 
     # --- deleting ----------------------------------------------------------------------------
 
@@ -133,8 +173,8 @@ class RetentionQueries(Queries):
         """Delete an item's rows and mark it deleted with a tombstone, in one transaction.
 
         The facts the decision rested on are checked again under the row's lock: an item
-        put on hold, marked as a teaching example, or (when ``annotated`` is false) given a
-        submitted annotation since it was looked at is left alone, and False returned.
+        put on hold, given a submitted teaching example, or (when ``annotated`` is false) given
+        a submitted annotation since it was looked at is left alone, and False returned.
         Its files are left for :meth:`deleted_media` to find and remove.
         """
         now = clock.now()
@@ -145,10 +185,10 @@ class RetentionQueries(Queries):
             ann = db.Annotation
             changed = [
                 exists().where(db.LegalHold.media_id == media_id),
-                exists().where(ann.media_id == media_id, ann.teaching.is_(True)),
+                exists().where(ann.media_id == media_id, _SEEN, ann.teaching.is_(True)),
             ]
             if not annotated:
-                changed.append(exists().where(ann.media_id == media_id, ann.submitted_at.is_not(None)))
+                changed.append(exists().where(ann.media_id == media_id, _SEEN))
             if any(s.scalar(select(cond)) for cond in changed):
                 return False
             # Children before parents, so no ON DELETE SET NULL has anything left to do.

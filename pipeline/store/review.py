@@ -63,6 +63,20 @@ class ItemView:
     holder: str | None
 
 
+@dataclass(frozen=True)
+class ClaimRow:
+    """An item someone holds now, for the admins' list of claims."""
+
+    item_id: int
+    media_id: int
+    name: str
+    holder_id: int
+    holder: str
+    holder_disabled: bool
+    claimed_at: datetime | None
+    priority: int
+
+
 class ReviewQueries(Queries):
     """The review app's queries (mixed into ``Store``)."""
 
@@ -225,6 +239,37 @@ class ReviewQueries(Queries):
                 .values(status="new", claimed_by=None, claimed_at=None)
             ))
             return bool(result.rowcount)
+
+    def release_claims_of(self, user_id: int) -> list[int]:
+        """Give back every item this user holds (their account was disabled, say); their ids.
+
+        Their drafts stay drafts, seen by no one else; the item goes back to the queue.
+        """
+        with self.session() as s:
+            ids = list(s.scalars(
+                update(db.ReviewItem)
+                .where(db.ReviewItem.status == "claimed", db.ReviewItem.claimed_by == user_id)
+                .values(status="new", claimed_by=None, claimed_at=None)
+                .returning(db.ReviewItem.id)
+            ))
+        return sorted(ids)
+
+    def claimed_items(self) -> list[ClaimRow]:
+        """Every item held now, with who holds it and since when, longest held first."""
+        holder = aliased(db.UserAccount)
+        with self.session() as s:
+            rows = s.execute(
+                select(db.ReviewItem, first_name(db.ReviewItem.media_id), holder.name, holder.disabled)
+                .join(holder, holder.id == db.ReviewItem.claimed_by)
+                .where(db.ReviewItem.status == "claimed")
+                .order_by(db.ReviewItem.claimed_at, db.ReviewItem.id)
+            ).all()
+        return [
+            ClaimRow(item.id, item.media_id, name or f"media {item.media_id}", item.claimed_by or 0,
+                     holder_name, bool(disabled),
+                     clock.as_utc(item.claimed_at) if item.claimed_at else None, item.priority)
+            for item, name, holder_name, disabled in rows
+        ]
 
     def finish_item(self, item_id: int, user_id: int, *, status: str) -> bool:
         """Mark an item this user holds reviewed or dismissed, submitting their drafts on it."""

@@ -219,27 +219,37 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class LoginAttempt(Base):
-    """One sign-in attempt, for rate limiting (by name and by client address)."""
+class LoginThrottle(Base):
+    """Failed sign-ins counted for one key, and until when that key must wait.
 
-    __tablename__ = "login_attempt"
+    ``scope`` says what is counted: ``name`` (one name from one client address), ``device``
+    (one name from one known device: ``source`` is the device's id) or ``address`` (every
+    name from one client address: ``name`` is empty). Sign-in takes the rows it needs in one
+    locked transaction (pipeline/store/accounts.py), so attempts at once are counted one by one.
+    """
+
+    __tablename__ = "login_throttle"
     __table_args__ = (
-        Index("ix_login_attempt_name", "name", "at"),
-        Index("ix_login_attempt_client", "client", "at"),
+        UniqueConstraint("scope", "name", "source", name="uq_login_throttle_key"),
+        Index("ix_login_throttle_last_failed_at", "last_failed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(200))
-    client: Mapped[str] = mapped_column(String(100))
-    ok: Mapped[bool]
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(100))
+    failures: Mapped[int]
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Annotation(Base):
     """A TIP's feedback on a time range of an interaction.
 
-    A draft (``submitted_at`` empty) is seen only by its author; marking the
-    review item reviewed submits it, and trainers then see it.
+    A draft (``submitted_at`` empty) is seen only by its author, who may change or
+    delete it; marking the review item reviewed submits it, and trainers then see it.
+    A submitted annotation never changes: a correction is a new, submitted row that
+    names the one it corrects (``supersedes_id``), which is kept, marked ``superseded_at``.
     """
 
     __tablename__ = "annotation"
@@ -259,6 +269,10 @@ class Annotation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The submitted version this one corrects (an id, like claimed_by: both rows are kept).
+    supersedes_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # When a correction replaced this version; set once, by a conditional UPDATE.
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Audit(Base):

@@ -1,8 +1,9 @@
 """Which moments a teaching export takes, and who may export them.
 
-Every moment is checked before any work starts (a submitted annotation, its
-original in the store and unchanged, its range inside the file), the exporting
-account must be an enabled trainer's or admin's, and each moment's words (the
+Every moment is checked before any work starts (at most 50, each a submitted
+annotation's current version, its original in the store and unchanged, its
+range inside the file), every refusal is audited, the exporting account must
+be an enabled trainer's or admin's, and each moment's words (the
 transcript around it and the TIP's feedback) are read with what the detectors
 propose to redact, for a trainer to review (:mod:`pipeline.teach.review_doc`).
 """
@@ -33,6 +34,8 @@ from pipeline.teach.pii import find_pii, join_words
 from pipeline.teach.review_doc import MomentTexts
 
 MAX_TEXT = 500
+#: The most moments one teaching pack may hold (801 were once accepted): more go in several packs.
+MAX_MOMENTS = 50
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,56 @@ class ExportRequest:
     role: str  # that account's role
 
 
-def check_request(request: ExportRequest) -> None:
-    """Refuse an export without ids, a reason or a recipient; every problem is listed."""
+def _too_many(ids: Sequence[int]) -> str | None:
+    count = len(dict.fromkeys(ids))
+    if count <= MAX_MOMENTS:
+        return None
+    return f"a pack holds at most {MAX_MOMENTS} moments, not {count}: export them in several packs"
+
+
+def ids_object(ids: Sequence[int]) -> str:
+    """The audit object of an export: its annotation ids (the first 20, then how many more)."""
+    unique = list(dict.fromkeys(ids))
+    more = f",...(+{len(unique) - 20})" if len(unique) > 20 else ""
+    return "annotations:" + ",".join(str(i) for i in unique[:20]) + more
+
+
+def refused(store: Store, problem: BwvError, *, actor: str, obj: str) -> BwvError:
+    """Audit a refused export (``teach-export-refused``, under who asked); returns the error,
+    marked as audited so the web app does not write a second row for it."""
+    store.audit(actor=actor, action="teach-export-refused", obj=obj, detail=str(problem)[:2000])
+    problem.audited = True
+    return problem
+
+
+def check_request(request: ExportRequest, *, store: Store) -> None:
+    """Refuse an export without ids, with more than :data:`MAX_MOMENTS`, or without a reason or
+    a recipient; every problem is listed, and the refusal audited."""
     problems = []
     if not request.annotation_ids:
         problems.append("name at least one annotation id")
+    elif too_many := _too_many(request.annotation_ids):
+        problems.append(too_many)
     for name, value in (("reason", request.reason), ("recipient", request.recipient)):
         if not value.strip():
             problems.append(f"say the {name} for the export (--{name})")
         elif len(value) > MAX_TEXT:
             problems.append(f"the {name} must be at most {MAX_TEXT} characters")
     if problems:
-        raise InvalidRequestError("; ".join(problems))
+        raise refused(store, InvalidRequestError("; ".join(problems)), actor=request.actor,
+                      obj=ids_object(request.annotation_ids))
+
+
+def plan_export(instance: Instance, store: Store, ids: Sequence[int], *, actor: str) -> list[Moment]:
+    """:func:`plan_moments` for an export or its review: at most :data:`MAX_MOMENTS` moments,
+    and a refusal (a draft, a quarantined or missing original) is audited under ``actor``."""
+    try:
+        if too_many := _too_many(ids):
+            raise InvalidRequestError(too_many)
+        return plan_moments(instance, store, ids)
+    except BwvError as problem:
+        refused(store, problem, actor=actor, obj=ids_object(ids))
+        raise
 
 
 #: Roles that may export teaching packs.
@@ -79,9 +120,7 @@ def exporting_account(store: Store, name: str, *, actor: str) -> db.UserAccount:
                                  "exports teaching packs")
     else:
         return user
-    store.audit(actor=actor, action="teach-export-refused", obj=f"user:{name[:100]}",
-                detail=str(problem))
-    raise problem
+    raise refused(store, problem, actor=actor, obj=f"user:{name[:100]}")
 
 
 def plan_moments(instance: Instance, store: Store, ids: Sequence[int]) -> list[Moment]:
@@ -91,6 +130,10 @@ def plan_moments(instance: Instance, store: Store, ids: Sequence[int]) -> list[M
         row = store.annotation_or_none(annotation_id)
         if row is None or row.submitted_at is None:  # a draft is its author's alone
             raise NotFoundError(f"no submitted annotation {annotation_id}")
+        if row.superseded_at is not None:  # trainers see the correction, not this version
+            newer = store.correction_of(annotation_id)
+            raise InvalidRequestError(f"annotation {annotation_id} was corrected"
+                                      + (f" by annotation {newer}: export that one" if newer else ""))
         media = store.get_media(row.media_id)
         if media.state == "quarantined":
             raise InvalidRequestError(
@@ -118,9 +161,7 @@ def verify_original(store: Store, moment: Moment, *, actor: str) -> None:
     if digest != moment.media.sha256:
         reason = (f"original of media {moment.media.id} does not match its recorded SHA-256 "
                   f"(recorded {moment.media.sha256}, now {digest}): export refused")
-        store.audit(actor=actor, action="teach-export-refused",
-                    obj=f"annotation:{moment.annotation.id}", detail=reason)
-        raise IntegrityError(reason)
+        raise refused(store, IntegrityError(reason), actor=actor, obj=f"annotation:{moment.annotation.id}")
 
 
 def clip_segments(segments: Sequence[Segment], start_s: float, end_s: float) -> list[Segment]:

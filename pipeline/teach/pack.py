@@ -45,7 +45,7 @@ from pipeline.teach.moments import (
     as_segment,
     check_request,
     moment_texts,
-    plan_moments,
+    plan_export,
     sha256_file,
     verify_original,
 )
@@ -148,8 +148,8 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
     pack goes on to the (slow) face redaction, whose clips a second detector checks;
     any finding stops the export (:class:`PackNotClean`) before the zip is written.
     """
-    check_request(request)
-    moments = plan_moments(instance, store, request.annotation_ids)
+    check_request(request, store=store)
+    moments = plan_export(instance, store, request.annotation_ids, actor=request.actor)
     for moment in moments:
         verify_original(store, moment, actor=request.actor)
     loaded = models()
@@ -358,15 +358,16 @@ def shared_verifier(models_dir: Path) -> Verifier:
     return base_verifier(models_dir)
 
 
-def proposals(instance: Instance, store: Store, ids: Sequence[int]) -> list[MomentTexts]:
+def proposals(instance: Instance, store: Store, ids: Sequence[int], *, actor: str) -> list[MomentTexts]:
     """Each moment's words with what the detectors propose to redact, in the transcript and
     in what the second model hears, for a trainer to review (the moments are checked as an
-    export checks them)."""
+    export checks them, and a refusal is audited under ``actor``)."""
+    moments = plan_export(instance, store, ids, actor=actor)
     hearer = default_hearer(instance)
     instance.tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="propose-", dir=instance.tmp_dir) as tmp:
         return [moment_texts(store, moment, shared_nlp(), heard=_hear(moment, hearer, Path(tmp))[1])
-                for moment in plan_moments(instance, store, ids)]
+                for moment in moments]
 
 
 def export_with_defaults(instance: Instance, store: Store, request: ExportRequest, out: Path, *,

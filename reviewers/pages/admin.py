@@ -1,10 +1,12 @@
-"""Administration: accounts (add, disable, enable, change role or password) and the audit log."""
+"""Administration: accounts (add, disable, enable, change role or password), sign-in throttles
+and the audit log."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from pipeline import clock
 from pipeline.errors import ConfigError, InvalidRequestError
 from pipeline.review import accounts
 from pipeline.review import items as review
@@ -46,16 +48,41 @@ async def change_user(request: Request, user_id: RowId, viewer: Viewer = Depends
     if action in ("disable", "enable"):
         store.update_user(user_id, disabled=action == "disable")
         store.audit(actor=who, action=f"user-{action}", obj=f"user:{user_id}")
+        if action == "disable":  # a disabled account's claims would otherwise stay held forever
+            review.release_claims_of(store, user_id, actor=who, why="account disabled")
     elif action == "role":
         if user_role not in ROLES:
             raise InvalidRequestError(f"unknown role {user_role!r}: use one of {', '.join(ROLES)}")
         store.update_user(user_id, role=user_role)
         store.audit(actor=who, action="user-role", obj=f"user:{user_id}", detail=user_role)
+        if user_role != "tip":  # only a TIP holds items: give back what they held
+            review.release_claims_of(store, user_id, actor=who, why=f"role changed to {user_role}")
     elif action == "password":
         accounts.set_password(store, user_id, password, actor=who)
     else:
         raise InvalidRequestError("action must be disable, enable, role or password")
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/throttles")
+def throttles_page(request: Request, viewer: Viewer = Depends(role("admin"))) -> Response:
+    """Names and addresses whose failed sign-ins are counted, and until when each waits."""
+    app = request.app.state.bwv
+    app.store.audit(actor=review.actor(viewer.user), action="view", obj="throttles")
+    throttles, now = app.store.list_throttles(), clock.now()
+    waits = {t.id: clock.as_utc(t.locked_until).strftime("%Y-%m-%d %H:%M:%S UTC")
+             for t in throttles if t.locked_until and clock.as_utc(t.locked_until) > now}
+    return app.page(request, "throttles.html", throttles=throttles, waits=waits,
+                    policy=app.policy)
+
+
+@router.post("/admin/throttles/{throttle_id}/clear")
+async def clear_throttle(request: Request, throttle_id: RowId,
+                         viewer: Viewer = Depends(changing("admin"))) -> Response:
+    """Forget one throttle's failures, so whoever it delays may try again at once."""
+    accounts.clear_throttle(request.app.state.bwv.store, throttle_id,
+                            actor=review.actor(viewer.user))
+    return RedirectResponse("/admin/throttles", status_code=303)
 
 
 @router.get("/admin/audit")

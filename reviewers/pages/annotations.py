@@ -1,4 +1,5 @@
-"""Annotations: a TIP edits or deletes their own; trainers search submitted ones (to export them:
+"""Annotations: a TIP edits or deletes their own drafts and corrects their submitted ones (a new
+version; the old one is kept); trainers search submitted ones (to export them:
 :mod:`reviewers.pages.teach`)."""
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def annotations_page(
 @router.get("/annotations/{annotation_id}/edit")
 def edit_page(request: Request, annotation_id: RowId,
               viewer: Viewer = Depends(role("tip"))) -> Response:
-    """The form to change one's own annotation."""
+    """The form to change one's own draft, or to correct one's own submitted annotation."""
     app = request.app.state.bwv
     row = review.own_annotation(app.store, viewer.user, annotation_id)
     app.store.audit(actor=review.actor(viewer.user), action="view", obj=f"annotation:{annotation_id}")
@@ -60,18 +61,18 @@ async def edit(
     rating: str = Form("", max_length=2), feedback: str = Form("", max_length=20_000),
     teaching: str | None = Form(None, max_length=10),
 ) -> Response:
-    """Save changes to one's own annotation."""
+    """Save changes to one's own draft, or a correction of one's own submitted annotation."""
     store = request.app.state.bwv.store
     value = annotation_input(start_s, end_s, labels, rating, feedback, teaching)
-    review.edit_annotation(store, viewer.user, annotation_id, value)
-    item_id = store.annotation(annotation_id).review_item_id
-    return RedirectResponse(f"/items/{item_id}#annotation-{annotation_id}" if item_id else "/queue",
+    current = review.edit_annotation(store, viewer.user, annotation_id, value)
+    item_id = store.annotation(current).review_item_id
+    return RedirectResponse(f"/items/{item_id}#annotation-{current}" if item_id else "/queue",
                             status_code=303)
 
 
 @router.post("/annotations/{annotation_id}/delete")
 async def delete(request: Request, annotation_id: RowId,
                  viewer: Viewer = Depends(changing("tip"))) -> Response:
-    """Delete one's own annotation."""
+    """Delete one's own draft (a submitted annotation is kept: correct it instead)."""
     item_id = review.delete_annotation(request.app.state.bwv.store, viewer.user, annotation_id)
     return RedirectResponse(f"/items/{item_id}#annotations" if item_id else "/queue", status_code=303)

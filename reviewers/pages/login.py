@@ -9,10 +9,21 @@ from fastapi.responses import RedirectResponse, Response
 
 from pipeline.errors import AuthError, ForbiddenError
 from pipeline.review.accounts import sign_in, sign_out
-from reviewers.auth import COOKIE, LOGIN_COOKIE, NotSignedIn, Viewer, changing, current_viewer
+from reviewers.auth import (
+    COOKIE,
+    DEVICE_COOKIE,
+    LOGIN_COOKIE,
+    NotSignedIn,
+    Viewer,
+    changing,
+    current_viewer,
+)
+from reviewers.security import client_of
 
 router = APIRouter()
 HOME = {"tip": "/queue", "trainer": "/annotations", "admin": "/admin/users"}
+#: How long a browser stays a known device for a name after signing in as it.
+DEVICE_DAYS = 365
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -22,9 +33,6 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def client_of(request: Request) -> str:
-    """The client address used for rate limiting."""
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/")
@@ -64,7 +72,8 @@ def login(request: Request, name: str = Form(max_length=200), password: str = Fo
     app = request.app.state.bwv
     try:
         signed = sign_in(app.store, name.strip(), password, client=client_of(request),
-                         policy=app.policy)
+                         policy=app.policy, devices=app.devices,
+                         device_cookie=request.cookies.get(DEVICE_COOKIE))
     except AuthError as exc:
         if type(exc) is not AuthError:
             raise  # rate limited: 429
@@ -73,6 +82,10 @@ def login(request: Request, name: str = Form(max_length=200), password: str = Fo
     response.set_cookie(COOKIE, signed.token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/login")
+    if signed.device_cookie:
+        response.set_cookie(DEVICE_COOKIE, signed.device_cookie, max_age=DEVICE_DAYS * 86400,
+                            httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", path="/")
     return response
 
 

@@ -59,6 +59,7 @@ def review_page(request: Request, item_id: RowId, viewer: Viewer = Depends(role(
         annotations=app.store.item_annotations(item_id, viewer_id=viewer.user.id),
         missed=app.store.missed_moments(media.id, reviewer=who),
         taxonomy=list(TAXONOMY), practice_labels=PRACTICE_LABELS,
+        rubric_categories=[c.id for c in app.rubric.categories],
     )
 
 
@@ -114,9 +115,10 @@ async def add_missed(
     category: str = Form(max_length=100), start_s: float = Form(), end_s: float = Form(),
     note: str = Form("", max_length=2000),
 ) -> Response:
-    """Record a moment the rubric should have flagged."""
-    review.add_missed(request.app.state.bwv.store, viewer.user, item_id, category=category,
-                      start_s=start_s, end_s=end_s, note=note.strip() or None)
+    """Record a moment the rubric should have flagged, in one of the rubric's categories."""
+    app = request.app.state.bwv
+    review.add_missed(app.store, viewer.user, item_id, category=category, start_s=start_s,
+                      end_s=end_s, note=note.strip() or None, rubric=app.rubric)
     return RedirectResponse(f"/items/{item_id}#missed", status_code=303)
 
 

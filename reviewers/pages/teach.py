@@ -39,14 +39,16 @@ _RANGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:-|–|to)\s*(\d+(?:\.\d+)?)\s*(.*)
 
 
 def _export_request(
-    viewer: Viewer = Depends(changing("trainer")), annotation_ids: list[int] = Form(default=[]),
+    request: Request, viewer: Viewer = Depends(changing("trainer")),
+    annotation_ids: list[int] = Form(default=[]),
     reason: str = Form("", max_length=1000), recipient: str = Form("", max_length=1000),
 ) -> teach.ExportRequest:
-    """The moments chosen on the annotations page, for whom, to whom and why (checked)."""
+    """The moments chosen on the annotations page, for whom, to whom and why (checked; a
+    refusal is audited)."""
     req = teach.ExportRequest(annotation_ids=tuple(annotation_ids), reason=reason, recipient=recipient,
                               actor=review.actor(viewer.user), exporter=viewer.user.name,
                               role=viewer.user.role)
-    teach.check_request(req)
+    teach.check_request(req, store=request.app.state.bwv.store)
     return req
 
 
@@ -55,7 +57,8 @@ async def review_page(request: Request,
                       req: teach.ExportRequest = Depends(_export_request)) -> Response:
     """The chosen moments with their proposed redactions, for the trainer to confirm."""
     app = request.app.state.bwv
-    texts = await run_in_threadpool(pack.proposals, app.instance, app.store, req.annotation_ids)
+    texts = await run_in_threadpool(partial(pack.proposals, actor=req.actor), app.instance, app.store,
+                                    req.annotation_ids)
     app.store.audit(actor=req.actor, action="teach-review-viewed",
                     obj="annotations:" + ",".join(str(t.annotation_id) for t in texts))
     return _render(request, texts, req, form={}, problems=[])
@@ -66,7 +69,8 @@ async def export(request: Request, req: teach.ExportRequest = Depends(_export_re
     """Build the pack from the trainer's decisions and download it, or show what stopped it."""
     app = request.app.state.bwv
     form = await request.form()
-    texts = await run_in_threadpool(pack.proposals, app.instance, app.store, req.annotation_ids)
+    texts = await run_in_threadpool(partial(pack.proposals, actor=req.actor), app.instance, app.store,
+                                    req.annotation_ids)
     doc, problems = decisions_from_form(form, texts)
     if not problems:
         try:
