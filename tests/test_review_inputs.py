@@ -140,6 +140,12 @@ def test_the_issues_examples_are_refused_with_what_to_fix(app, world) -> None:  
                  world)
     response = alice.post(f"/items/{world['item']}/annotations", data=form)
     assert response.status_code == 400 and "the rating must be from 1 to 5" in response.text
+    # A NUL in text: PostgreSQL cannot store one (an attacker's finding); refused on both.
+    form = _form({"start_s": "{start}", "end_s": "{end}", "labels": ["distress"],
+                  "feedback": "calm\x00then"}, world)
+    response = alice.post(f"/items/{world['item']}/annotations", data=form)
+    assert response.status_code == 400 and "text may not contain the NUL character" in response.text
+    assert response.headers["content-security-policy"]
 
 
 def test_error_pages_carry_the_security_headers(app, caplog) -> None:  # noqa: F811 - the fixtures

@@ -295,3 +295,19 @@ def test_releasing_every_claim_of_an_account(db_url: str) -> None:
     assert store.release_claims_of(alice) == []
     assert [(c.item_id, c.holder) for c in store.claimed_items()] == [(third, "bob")]
     assert store.item_view(first).item.status == "new"
+
+
+def test_text_with_a_nul_is_refused_on_every_database(db_url: str) -> None:
+    """PostgreSQL cannot store a NUL (its driver fails unexpectedly) where SQLite keeps it:
+    both refuse it as a bad request, and nothing is stored."""
+    import pytest
+
+    from pipeline.errors import InvalidRequestError
+
+    store = open_store(db_url)
+    media_id, item = _item(store)
+    with pytest.raises(InvalidRequestError, match=r"text may not contain the NUL character"):
+        store.add_annotation(media_id=media_id, review_item_id=item, author_id=None, start_s=0.0,
+                             end_s=1.0, labels=["distress"], rating=None, feedback="a\x00b",
+                             teaching=False)
+    assert store.count_item_annotations(item, viewer_id=0) == 0

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import Instance
-from pipeline.errors import StoreError
+from pipeline.errors import InvalidRequestError, StoreError
 from pipeline.store.accounts import AccountQueries
 from pipeline.store.annotations import AnnotationQueries
 from pipeline.store.feedback import FeedbackQueries
@@ -77,6 +77,7 @@ class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, Se
             raise StoreError(f"cannot use database URL {url!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "before_cursor_execute", _refuse_nul)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -137,3 +138,20 @@ def open_store(url: str, *, home: Path | None = None) -> Store:
 def open_instance(instance: Instance) -> Store:
     """Open an instance's database, with its audit key and anchors in its folder."""
     return open_store(instance.db_url, home=instance.home)
+
+
+def _refuse_nul(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+    """Refuse text holding a NUL character before it reaches the database: PostgreSQL cannot
+    store one (its driver fails with an unexpected error) and SQLite would keep it, so both
+    refuse it the same way, as a bad request."""
+    pending = [parameters]
+    while pending:  # a dict, a tuple, or a list of either (executemany): every value in them
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise InvalidRequestError("text may not contain the NUL character (\\x00)")
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
