@@ -15,12 +15,11 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import secrets
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.config import private_key_text
 from pipeline.errors import ConfigError
 
 KEY_FILE = "device.key"
@@ -78,14 +77,10 @@ def load_device_key(home: Path) -> DeviceKey:
     A key file that group or others may read is refused, with the ``chmod`` that fixes it.
     """
     path = Path(home) / KEY_FILE
-    if not path.exists():
-        _make_key_file(path)
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise ConfigError(f"{path}: the device key is readable by others (mode {mode:04o}); "
-                              f"run: chmod 600 {path}")
-        secret = bytes.fromhex(path.read_text(encoding="ascii").strip())
+        secret = bytes.fromhex(private_key_text(
+            path, what="device key", create=True, nbytes=32,
+            fix="make the instance folder writable").strip())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot read the device key ({exc}); delete it and a new "
                           "one is made (browsers then sign in as on a new device once)") from exc
@@ -93,23 +88,3 @@ def load_device_key(home: Path) -> DeviceKey:
         raise ConfigError(f"{path}: the device key is {len(secret)} bytes; delete it and a new "
                           "one is made")
     return DeviceKey(secret)
-
-
-def _make_key_file(path: Path) -> None:
-    """Write a new key whole under a temporary name and link it into place, so two
-    processes starting at once agree on one key."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.link(tmp, path)
-    except FileExistsError:
-        pass  # another process made it first: use theirs
-    except OSError as exc:
-        raise ConfigError(f"cannot create the device key {path}: {exc.strerror or exc}; make "
-                          "the instance folder writable") from exc
-    finally:
-        tmp.unlink(missing_ok=True)

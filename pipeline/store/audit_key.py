@@ -18,14 +18,12 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
-import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from pipeline import clock
-from pipeline.config import DEFAULT_HOME
+from pipeline.config import DEFAULT_HOME, private_key_text
 from pipeline.errors import ConfigError
 
 KEY_ENV = "BWV_AUDIT_KEY"
@@ -108,43 +106,16 @@ def load_audit_key(home: Path, *, create: bool) -> AuditKey:
     if value:
         return AuditKey(parse_key(value, KEY_ENV), KEY_ENV)
     path = Path(home) / KEY_FILE
-    if not path.exists():
-        if not create:
-            raise ConfigError(
-                f"no audit key: {KEY_ENV} is not set and {path} does not exist; set {KEY_ENV} "
-                "or restore the key file the audit log was signed with")
-        _make_key_file(path)
+    if not path.exists() and not create:
+        raise ConfigError(
+            f"no audit key: {KEY_ENV} is not set and {path} does not exist; set {KEY_ENV} "
+            "or restore the key file the audit log was signed with")
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise ConfigError(f"{path}: the audit key is readable by others (mode {mode:04o}); "
-                              f"run: chmod 600 {path}")
-        text = path.read_text(encoding="ascii")
+        text = private_key_text(path, what="audit key", create=True, nbytes=MIN_KEY_BYTES,
+                                fix=f"set {KEY_ENV} or make the instance folder writable")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the audit key: {exc}") from exc
     return AuditKey(parse_key(text, str(path)), str(path))
-
-
-def _make_key_file(path: Path) -> None:
-    """Write a new key whole under a temporary name and link it into place, so two
-    processes starting at once agree on one key."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(secrets.token_hex(MIN_KEY_BYTES) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process made it first: use theirs
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the audit key {path}: {exc.strerror or exc}; "
-                          f"set {KEY_ENV} or make the instance folder writable") from exc
 
 
 def stamp(at: datetime) -> str:
