@@ -60,16 +60,21 @@ Each written pack is then measured:
   more is *sharp*. A plate is not a face: nothing automatic blurs it; a
   trainer's box (``bwv teach review``) would.
 
-Speed: clip seconds per wall second for the 640x360 exports; and the 1280x720
+Speed: clip seconds per wall second for the 640x360 exports: one moment per CLI
+run (each run loads its models), the written moments again as one pack in one CLI
+run, and each moment exported in this process as the review app does it; and the 1280x720
 clip exported through the CLI against plain ``deface`` on the same file
 (``deface IN -o OUT --thresh 0.2 --keep-audio``, as bench_redact runs it),
 alternating which goes first, the median of ``--repeat`` runs each.
 
 Targets (YES/NO), exit 1 if one is missed: no detail left in the text or the
 audio of a held-back pack (a stopped export counts as caught); at most 5% of
-the non-personal words redacted (all written packs); no face found by the
-second detector in any pack; 640x360 exports at least real time; the 1280x720
-export no slower than deface.
+the non-personal words redacted (all written packs); no recognisable face in any
+pack (none left sharp by the labels, no box of the second detector at a face: its
+boxes elsewhere, on a blurred blob, are counted and printed); 640x360 exports at
+least real time, both in the review app (one process, models loaded, the moment
+heard when its review page opened: ``served_exports``) and through the CLI (models
+loaded per run); the 1280x720 export no slower than deface.
 
 Usage::
 
@@ -601,6 +606,37 @@ def export(home: Path, annotation: int, out: Path) -> Export:
                   out if done.returncode == 0 and out.is_file() else None)
 
 
+def served_exports(home: Path, annotations: dict[int, int], packs: Path) -> dict[int, float]:
+    """Each moment exported in this process as the review app does it, timed: the models are
+    loaded as a server's first export loads them, and each moment's review page is opened
+    first (``pack.proposals``, which hears it); neither is timed. Clip -> seconds, for the
+    written packs."""
+    from pipeline.config import resolve_instance
+    from pipeline.store import open_store
+    from pipeline.teach import pack
+    from pipeline.teach.moments import ExportRequest
+    from pipeline.teach.review_doc import Review
+    from pipeline.teach.verify import PackNotClean
+
+    instance = resolve_instance(home)
+    store = open_store(instance.db_url)
+    pack._default_models(instance)
+    times = {}
+    for index, annotation in annotations.items():
+        pack.proposals(instance, store, [annotation], actor=f"bench as {TRAINER}")
+        request = ExportRequest(annotation_ids=(annotation,), reason=REASON, recipient=RECIPIENT,
+                                actor=f"bench as {TRAINER}", exporter=TRAINER, role="trainer")
+        started = time.perf_counter()
+        try:
+            pack.export_with_defaults(instance, store, request, packs / f"served{index}.zip",
+                                      decide=lambda texts: Review.accept_proposed())
+        except PackNotClean:
+            continue
+        times[index] = time.perf_counter() - started
+    store.engine.dispose()
+    return times
+
+
 # --- measuring a pack --------------------------------------------------------------------------
 
 
@@ -966,6 +1002,26 @@ def _run(args: argparse.Namespace, work: Path, started: float) -> int:
                 hd_failed = (f"stopped by the check: {result.stderr[-300:]}" if result.stopped
                              else f"failed (exit {result.returncode}): {result.stderr[-300:]}")
     hd_export, hd_deface = statistics.median(times["export"]), statistics.median(times["deface"])
+    # 4a. The written 640x360 moments again, as one pack through one CLI run (a module's pack).
+    together = [moments[f"clip{i}.mp4"][0] for i in sorted(exports) if exports[i].pack is not None]
+    pack_s = 0.0
+    if together:
+        out = packs / "together.zip"
+        started_pack = time.perf_counter()
+        done = bwv(home, "teach", "export", *map(str, together), "--as", TRAINER, "--reason", REASON,
+                   "--recipient", RECIPIENT, "--accept-proposed", "-o", str(out))
+        pack_s = time.perf_counter() - started_pack if done.returncode == 0 else 0.0
+        print(f"\none CLI run for a pack of the {len(together)} written moments: " + (
+            f"{pack_s:.1f} s" if pack_s else f"FAILED (exit {done.returncode}): {done.stderr[-300:]}"))
+    # 4b. The same 640x360 exports as the review app makes them.
+    served = served_exports(home, {s.index: moments[f"clip{s.index}.mp4"][0] for s in scenes},
+                            packs)
+    print(f"\nexports in one process, as bwv serve makes them (models loaded by a first export, "
+          f"the moment heard when its review page opened; load average {os.getloadavg()[0]:.1f}):")
+    for scene in scenes:
+        seconds = served.get(scene.index)
+        print(f"  clip {scene.index}: " + (f"written in {seconds:.1f} s ({scene.seconds / seconds:.2f}x "
+                                          "real time)" if seconds else "stopped by the check"))
     # 5. Measure every written pack.
     print("\nloading the measuring models (base, spaCy, BlazeFace, CenterFace 0.2)...")
     from pipeline.config import resolve_instance
@@ -1018,7 +1074,7 @@ def _run(args: argparse.Namespace, work: Path, started: float) -> int:
     print()
     left_held = 0
     others = false = 0
-    blaze_in_packs = 0
+    blaze_in_packs = sharp_in_packs = blaze_at_faces = 0
     for name, held in (("tuning", False), ("held back", True)):
         ids = [s.index for s in scenes if s.held == held]
         stopped = [i for i in ids if exports[i].stopped]
@@ -1042,6 +1098,7 @@ def _run(args: argparse.Namespace, work: Path, started: float) -> int:
         if held:
             left_held = left
         others, false, blaze_in_packs = others + o, false + fr, blaze_in_packs + blaze
+        sharp_in_packs, blaze_at_faces = sharp_in_packs + sharp_faces, blaze_at_faces + blaze_at
         print(f"{name}: {len(ids)} exports, {len(written)} written, {len(stopped)} stopped by the "
               f"check, {len(failed)} failed")
         for i in stopped:
@@ -1061,8 +1118,15 @@ def _run(args: argparse.Namespace, work: Path, started: float) -> int:
     clip_s = sum(s.seconds for s in scenes if s.index in written_640)
     wall_s = sum(exports[i].seconds for i in written_640)
     speed = clip_s / wall_s if wall_s else 0.0
+    served_clip_s = sum(s.seconds for s in scenes if s.index in served)
+    served_s = sum(served.values())
+    served_speed = served_clip_s / served_s if served_s else 0.0
     print(f"\nexport speed at 640x360: {clip_s:.1f} clip seconds in {wall_s:.1f} s of "
-          f"{len(written_640)} written exports: {speed:.2f}x real time (model loading included)")
+          f"{len(written_640)} written exports: {speed:.2f}x real time through the CLI (model "
+          f"loading included); {served_clip_s:.1f} clip seconds in {served_s:.1f} s: "
+          f"{served_speed:.2f}x real time in the review app (models loaded)"
+          + (f"; {clip_s:.1f} clip seconds in {pack_s:.1f} s: {clip_s / pack_s:.2f}x real time as "
+             "one pack through one CLI run" if pack_s else ""))
     print(f"1280x720, {hd_scene.seconds:.1f} s ({hd_scene.frames} frames), median of "
           f"{len(times['export'])} alternating runs: bwv teach export {hd_export:.1f} s "
           f"({hd_scene.seconds / hd_export:.2f}x real time); plain deface {_deface_version()} "
@@ -1075,8 +1139,10 @@ def _run(args: argparse.Namespace, work: Path, started: float) -> int:
          held_measured and left_held == 0),
         (f"<= {100 * FALSE_SHARE:.0f}% of non-personal words redacted (written packs)",
          others > 0 and false <= FALSE_SHARE * others),
-        ("no face found by the second detector in the packs", bool(figures) and blaze_in_packs == 0),
-        ("export >= 1x real time at 640x360", speed >= 1.0),
+        ("no recognisable face in the packs: none left sharp by the labels, no box of the second "
+         "detector at a face", bool(figures) and sharp_in_packs == 0 and blaze_at_faces == 0),
+        ("export >= 1x real time at 640x360 in the review app (models loaded)", served_speed >= 1.0),
+        ("export >= 1x real time at 640x360 through the CLI (models loaded per run)", speed >= 1.0),
         ("export no slower than plain deface at 1280x720", not hd_failed and hd_export <= hd_deface),
     ]
     print("\ntargets:")

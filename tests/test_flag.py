@@ -90,6 +90,22 @@ def test_repeats_within_seconds_merge() -> None:
     assert merged[0].text == "please … help me"
 
 
+def test_overlapping_matches_give_one_clean_quote() -> None:
+    """Three patterns matching parts of one phrase ("it's DC", "'s DC Ravish", "it's DC Ravish")
+    are one flag quoting the phrase once, not its fragments one after another; flags seconds
+    apart that happen to share a word are still joined with an ellipsis."""
+    def flag(start: float, end: float, text: str) -> Flag:
+        return Flag("practice.introduction", "practice", start, end, text,
+                    "hello it's DC Ravish here" if start < 3 else "I'm scared of him", "r@1", "p", 1)
+
+    merged = merge_flags([flag(1.0, 1.6, "it's DC"), flag(1.2, 2.2, "'s DC Ravish"),
+                          flag(1.3, 2.2, "it's DC Ravish")], within_s=3.0)
+    assert [(f.start_s, f.end_s, f.text) for f in merged] == [(1.0, 2.2, "it's DC Ravish")]
+    assert merged[0].context == "hello it's DC Ravish here"
+    apart = merge_flags([flag(1.0, 1.5, "I'm scared"), flag(3.0, 3.5, "scared of him")], within_s=3.0)
+    assert [f.text for f in apart] == ["I'm scared … scared of him"]
+
+
 @pytest.mark.parametrize(
     "text,expected",
     [

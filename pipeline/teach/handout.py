@@ -18,6 +18,7 @@ from pipeline.flagging.rubric import Rubric
 from pipeline.records import Segment
 from pipeline.store import Store
 from pipeline.store import schema as db
+from pipeline.store.accounts import web_actor
 from pipeline.teach.pii_audio import AUDIO_LEAD_S, AUDIO_PAD_S, MERGE_GAP_S
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -135,8 +136,14 @@ def build_manifest(moment: Moment, redacted: Any, feedback: Any, faces: dict[str
 
 
 def flags_in(store: Store, rubric: Rubric, moment: Moment) -> list[dict[str, Any]]:
-    """The rubric's guidance for each flag in the moment (category and time; not its words)."""
+    """The rubric's guidance for each flag in the moment (category and time; not its words),
+    and whether the TIP who wrote the annotation judged it not relevant (``"not_relevant"``)
+    or confirmed it (``"confirmed"``); None where they said nothing."""
+    flags = store.flags_between(moment.media.id, moment.start_s, moment.end_s)
+    author = store.user_by_id(moment.annotation.author_id)
+    judged = (store.flag_feedback_kinds([f.id for f in flags], reviewer=web_actor(author.name))
+              if author is not None else {})
     return [{"category": flag.category, "family": flag.family,
              "at_s": round(max(0.0, flag.start_s - moment.start_s), 2),
-             "guidance": rubric.guidance_for(flag.category)}
-            for flag in store.flags_between(moment.media.id, moment.start_s, moment.end_s)]
+             "guidance": rubric.guidance_for(flag.category), "judged": judged.get(flag.id)}
+            for flag in flags]

@@ -21,7 +21,6 @@ import os
 import shutil
 import tempfile
 import threading
-import wave
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from pipeline.records import Segment
 from pipeline.store import Store
 from pipeline.store.exports import to_vtt
 from pipeline.teach.handout import Moment, build_manifest, flags_in, render_handout
+from pipeline.teach.hearing import AUDIO_RATE, extract_audio, hear, heard, write_wav
 from pipeline.teach.moments import (
     ExportRequest,
     as_segment,
@@ -58,13 +58,9 @@ from pipeline.teach.verify import (
     Verifier,
     base_verifier,
     check_moment,
-    listen,
 )
 
 log = logging.getLogger("bwv.teach")
-
-AUDIO_RATE = 48_000
-
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -73,27 +69,6 @@ class ExportResult:
     path: Path
     sha256: str
     moments: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _extract_audio(moment: Moment) -> np.ndarray:
-    """The moment's speech track as mono 16-bit samples at 48 kHz."""
-    args = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
-            "-ss", f"{moment.start_s:.3f}", "-t", f"{moment.end_s - moment.start_s:.3f}",
-            "-i", str(moment.original), "-map", f"0:a:{moment.media.audio_track or 0}",
-            "-ac", "1", "-ar", str(AUDIO_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "-"]
-    proc = run_tool(args, timeout_s=120.0 + (moment.end_s - moment.start_s))
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
-        raise MediaError(f"cannot read the audio of media {moment.media.id}: {detail[0][:200]}")
-    return np.frombuffer(proc.stdout, dtype=np.int16).copy()
-
-
-def _write_wav(path: Path, samples: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(AUDIO_RATE)
-        out.writeframes(samples.astype(np.int16).tobytes())
 
 
 def _encode_audio_only(wav: Path, out: Path) -> None:
@@ -166,7 +141,7 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
     summaries = []
     try:
         # Each moment's audio heard again by the second model: its details are proposed too.
-        sounds = [_hear(moment, loaded.hearer, work) for moment in moments]
+        sounds = [hear(moment, loaded.hearer, work) for moment in moments]
         texts = [moment_texts(store, moment, loaded.nlp, heard=heard)
                  for moment, (_, heard) in zip(moments, sounds, strict=True)]
         review = decide(texts)
@@ -197,16 +172,6 @@ def export_pack(instance: Instance, store: Store, request: ExportRequest, out: P
     return ExportResult(path=out, sha256=digest, moments=summaries)
 
 
-def _hear(moment: Moment, hearer: Verifier | None, work: Path) -> tuple[np.ndarray, list[Segment]]:
-    """The moment's audio, and what the second model hears in it (nothing without one)."""
-    original = _extract_audio(moment)
-    if hearer is None:
-        return original, []
-    wav = work / f"heard-{moment.annotation.id}.wav"
-    _write_wav(wav, original)
-    return original, list(listen(hearer, wav).segments)
-
-
 def _redact_sound(moment: Moment, texts: MomentTexts, review: Review, loaded: ExportModels,
                   work: Path, original: np.ndarray) -> _Prepared:
     """Apply the decided redactions to the words and the audio, then check them again."""
@@ -219,11 +184,11 @@ def _redact_sound(moment: Moment, texts: MomentTexts, review: Review, loaded: Ex
     windows = applied["speech"].windows
     toned = toned_windows_s(windows, AUDIO_RATE, len(original))
     wav = here / "audio.wav"
-    _write_wav(wav, redact_audio(original, AUDIO_RATE, windows))
+    write_wav(wav, redact_audio(original, AUDIO_RATE, windows))
     # The check listens with the windows silent: a tone sends Whisper into loops of invented
     # words over the speech after it; silence it skips.
     silenced = here / "check.wav"
-    _write_wav(silenced, redact_audio(original, AUDIO_RATE, windows, mode="silence"))
+    write_wav(silenced, redact_audio(original, AUDIO_RATE, windows, mode="silence"))
     kept = {where: [(p.start_s, p.end_s) for p in texts.text(where)[1].proposals
                     if p.id in decided.changes(where).removed] for where in TEXTS}
     found, checked = check_moment(moment.annotation.id, audio_wav=silenced, toned=toned,
@@ -366,7 +331,8 @@ def proposals(instance: Instance, store: Store, ids: Sequence[int], *, actor: st
     hearer = default_hearer(instance)
     instance.tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="propose-", dir=instance.tmp_dir) as tmp:
-        return [moment_texts(store, moment, shared_nlp(), heard=_hear(moment, hearer, Path(tmp))[1])
+        return [moment_texts(store, moment, shared_nlp(),
+                             heard=heard(moment, hearer, Path(tmp), partial(extract_audio, moment)))
                 for moment in moments]
 
 

@@ -105,15 +105,16 @@ def _new_details(segments: Sequence[Segment], nlp: Any) -> list[Any]:
     return found
 
 
-def listen(verifier: Verifier, audio_wav: Path) -> Transcription:
-    """What the verifier's model hears in a WAV file (any rate: made 16 kHz mono first)."""
+def listen(verifier: Verifier, audio_wav: Path, *, why: str = "the pack's audio for its check") -> Transcription:
+    """What the verifier's model hears in a WAV file (any rate: made 16 kHz mono first);
+    ``why`` names the audio in an error ("cannot prepare {why}")."""
     with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
         wav16 = Path(tmp) / "speech.wav"
         proc = run_tool(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                          "-i", str(audio_wav), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
                          str(wav16)], timeout_s=300.0)
         if proc.returncode != 0:
-            raise MediaError(f"cannot prepare the pack's audio for its check: "
+            raise MediaError(f"cannot prepare {why}: "
                              f"{proc.stderr.decode('utf-8', 'replace')[-200:]}")
         return verifier.transcribe(wav16)
 
