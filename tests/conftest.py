@@ -239,3 +239,26 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's headless Chromium, driven by Playwright (never ``playwright install``), one per
+    test module: every browser test's."""
+    from playwright.sync_api import sync_playwright
+
+    from scripts.screenshots import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def base_url(review_home):  # type: ignore[no-untyped-def]
+    """The review app for a private copy of the review instance, on a free loopback port."""
+    from scripts.screenshots import serving
+
+    with serving(review_home) as url:
+        yield url

@@ -7,13 +7,9 @@ mark a range with the keys, save an annotation, sign out, and find the footage r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from conftest import PASSWORD
-from scripts.screenshots import CHROMIUM, CHROMIUM_ARGS, serving
 
 #: Collects Content-Security-Policy violations; added by the driver, so the CSP does not apply.
 CSP_WATCH = """
@@ -23,22 +19,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
 });
 """
 TIMEOUT_MS = 15_000
-
-
-@pytest.fixture()
-def base_url(review_home) -> Iterator[str]:
-    """The app for a private copy of the review instance, on a free loopback port."""
-    with serving(review_home) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's headless Chromium."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(page: Page, base_url: str, name: str) -> None:

@@ -106,11 +106,13 @@ ROUTES = [
     ("GET", "/", {"alice", "tom", "ada"}, 303, None),
     ("GET", "/queue", {"alice"}, 200, None),
     ("POST", "/items/{spare}/claim", {"alice"}, 303, {}),
-    ("POST", "/items/{item}/release", {"alice"}, 303, {}),
+    ("POST", "/items/{item}/release", {"alice"}, 303, {"reason": "needs a Welsh speaker"}),
+    ("POST", "/queue/next", {"alice"}, 303, {}),
     ("GET", "/items/{item}", {"alice"}, 200, None),
     ("GET", "/items/{item}/media", {"alice"}, 200, None),
+    ("GET", "/items/{item}/media/captions.vtt", {"alice"}, 200, None),
     ("POST", "/items/{item}/reviewed", {"alice"}, 303, {}),
-    ("POST", "/items/{item}/dismiss", {"alice"}, 303, {}),
+    ("POST", "/items/{item}/dismiss", {"alice"}, 303, {"reason": "a duplicate of another item"}),
     ("POST", "/items/{item}/annotations", {"alice"}, 303, ANNOTATION),
     ("POST", "/items/{item}/missed", {"alice"}, 303,
      {"category": "distress", "start_s": "{start}", "end_s": "{end}", "note": "sobbing"}),
@@ -176,10 +178,10 @@ def test_the_matrix_covers_every_route() -> None:
 def test_role_route_matrix(app, world, method, path, allowed, ok, data) -> None:
     url = _fill(path, world)
     form = _form(data, world)
-    # Anonymous: pages send the browser to sign in; media and changes get 401.
+    # Anonymous: pages send the browser to sign in; media, captions and changes get 401.
     anon = Client(app)
     response = anon.get(url) if method == "GET" else anon.post(url, form)
-    if method == "GET" and not url.endswith("/media"):
+    if method == "GET" and "/media" not in url:
         assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
     else:
         assert response.status_code == 401
@@ -294,7 +296,7 @@ def test_a_bad_annotation_lists_every_problem(app, store, world) -> None:
     assert "unknown labels: &#39;not-a-label&#39;" in text
     assert "the rating must be from 1 to 5" in text
     response = alice.post(f"/items/{world['item']}/annotations", {**bad, "start_s": "soon"})
-    assert response.status_code == 422 and "start_s" in response.text
+    assert response.status_code == 400 and "the time range must be numbers of seconds" in response.text
     none = {"start_s": "1", "end_s": "2", "rating": ""}
     assert "choose at least one label" in alice.post(f"/items/{world['item']}/annotations", none).text
     assert len(store.item_annotations(world["item"], viewer_id=world["users"]["alice"])) == 1
@@ -302,7 +304,7 @@ def test_a_bad_annotation_lists_every_problem(app, store, world) -> None:
 
 def test_release_returns_the_item_to_the_queue(app, store, world) -> None:
     alice, bob = Client(app, "alice"), Client(app, "bob")
-    assert alice.post(f"/items/{world['item']}/release").status_code == 303
+    assert alice.post(f"/items/{world['item']}/release", {"reason": "I know the family"}).status_code == 303
     assert store.item_view(world["item"]).item.status == "new"
     assert alice.get(f"/items/{world['item']}").status_code == 403
     assert bob.post(f"/items/{world['item']}/claim").status_code == 303
@@ -784,7 +786,7 @@ def test_an_item_holds_at_most_200_annotations(app, store, world) -> None:
     assert store.count_item_annotations(world["item"], viewer_id=world["users"]["alice"]) == 200
     # An attacker's finding: those drafts, which no one else can see or change, once blocked
     # the item for everyone after alice released it. They do not count against bob.
-    assert alice.post(f"/items/{world['item']}/release").status_code == 303
+    assert alice.post(f"/items/{world['item']}/release", {"reason": "end of shift"}).status_code == 303
     bob = Client(app, "bob")
     assert bob.post(f"/items/{world['item']}/claim").status_code == 303
     assert store.count_item_annotations(world["item"], viewer_id=world["users"]["bob"]) == 0
@@ -815,3 +817,205 @@ def test_the_sessions_page_lists_live_sessions_and_ends_the_others(app, store, w
     assert second.get("/queue").status_code == 303 and third.get("/queue").status_code == 303
     assert laptop.get("/queue").status_code == 200
     assert len(re.findall(r'id="session-', laptop.get("/sessions").text)) == 1
+
+
+# --- issue 15: forms sent back with their problems, reasons, captions, the next item, search ---
+
+
+def test_empty_date_boxes_filter_nothing(app, world) -> None:
+    """The queue's Filter sends its empty date boxes (and search box): it answered 422."""
+    alice = Client(app, "alice")
+    everything = alice.get("/queue?status=all").text
+    response = alice.get("/queue?q=&status=all&family=&category=&date_from=&date_to=&sort=priority")
+    assert response.status_code == 200, response.text[:300]
+    assert re.findall(r'data-item="(\d+)"', response.text) == re.findall(r'data-item="(\d+)"', everything)
+    assert 'name="date_from" value=""' in response.text
+
+
+def _error(page: str, field_id: str) -> str:
+    """The problem said next to a field, which names it (every one is a role=alert)."""
+    found = re.search(rf'<p class="field-error" id="{field_id}-error" role="alert"[^>]*>([^<]*)</p>', page)
+    assert found, f"no problem said for {field_id}"
+    return found.group(1)
+
+
+def test_a_refused_form_comes_back_filled_in_with_each_problem_by_its_field(app, store, world) -> None:
+    """"choose at least one label" was a full page saying "Bad request"; the form was lost."""
+    alice, bob = Client(app, "alice"), Client(app, "bob")
+    item = world["item"]
+    bad = {"start_s": "30", "end_s": "10", "rating": "7", "feedback": "Calm <b>tone</b>", "teaching": "on"}
+    response = alice.post(f"/items/{item}/annotations", bad)
+    page = response.text
+    assert response.status_code == 400 and 'id="annotate"' in page
+    assert "must run forwards inside the file" in _error(page, "annotate-range")
+    assert _error(page, "annotate-labels") == "choose at least one label"
+    assert _error(page, "annotate-rating") == "the rating must be from 1 to 5"
+    # Each field names its problem; the first problem's field has the focus.
+    assert re.search(r'id="mark-in"[^>]*value="30.00" aria-invalid="true" '
+                     r'aria-describedby="annotate-range-error" autofocus>', page)
+    assert re.search(r'id="mark-out"[^>]*value="10.00" aria-invalid="true" '
+                     r'aria-describedby="annotate-range-error">', page)
+    assert '<fieldset class="labels" aria-describedby="annotate-labels-error">' in page
+    assert page.count("autofocus") == 1
+    assert ">Calm &lt;b&gt;tone&lt;/b&gt;</textarea>" in page and 'id="teaching" value="on" checked' in page
+    # A label sent is kept; a time that is no number is said to be one.
+    response = alice.post(f"/items/{item}/annotations", {**bad, "start_s": "soon", "labels": ["distress"]})
+    assert _error(response.text, "annotate-range") == "the time range must be numbers of seconds"
+    assert 'value="distress" checked' in response.text and "annotate-labels-error" not in response.text
+    # A missed moment, a dismissal and a release: each said by its own form.
+    response = alice.post(f"/items/{item}/missed", {"category": "distress", "start_s": "9", "end_s": "2",
+                                                    "note": "sobbing"})
+    assert response.status_code == 400 and "must run forwards" in _error(response.text, "missed-range")
+    assert 'value="sobbing"' in response.text and 'value="9.00"' in response.text
+    response = alice.post(f"/items/{item}/dismiss", {"reason": "  "})
+    assert response.status_code == 400
+    assert _error(response.text, "dismiss-reason") == "say why you dismiss this item"
+    assert '<details class="close-item" id="dismiss-box" open>' in response.text
+    response = alice.post(f"/items/{item}/release", {"reason": "x" * 501})
+    assert _error(response.text, "release-reason") == "the reason must be at most 500 characters"
+    # Still hers, unchanged; someone else is refused as before, not shown her page.
+    assert store.item_view(item).item.status == "claimed"
+    assert len(store.item_annotations(item, viewer_id=world["users"]["alice"])) == 1
+    assert [r for r, _ in store.rubric_feedback() if r.kind == "missed"] == []
+    assert bob.post(f"/items/{item}/dismiss", {"reason": ""}).status_code == 403
+    assert bob.post(f"/items/{item}/annotations", bad).status_code == 403
+
+
+def test_dismiss_and_release_keep_their_reason_audited_and_the_queue_shows_it(app, store, world) -> None:
+    alice, bob = Client(app, "alice"), Client(app, "bob")
+    item, spare = world["item"], world["spare"]
+    response = alice.post(f"/items/{item}/release", {"reason": " needs a Welsh speaker "})
+    assert (response.status_code, response.headers["location"]) == (303, "/queue")
+    view = store.item_view(item).item
+    assert (view.status, view.reason, view.reason_by) == ("new", "needs a Welsh speaker", world["users"]["alice"])
+    queue = alice.get("/queue").text  # the note, said once
+    assert f"Item {item} released back to the queue." in queue
+    assert f"Item {item} released" not in alice.get("/queue").text
+    assert "released by alice: <q>needs a Welsh speaker</q>" in queue
+    assert bob.post(f"/items/{item}/claim").status_code == 303
+    assert bob.post(f"/items/{item}/dismiss", {"reason": "a <b>duplicate</b>"}).status_code == 303
+    view = store.item_view(item).item
+    assert (view.status, view.reviewed_by, view.reason) == ("dismissed", world["users"]["bob"], "a <b>duplicate</b>")
+    assert "dismissed by bob: <q>a &lt;b&gt;duplicate&lt;/b&gt;</q>" in bob.get("/queue?status=dismissed").text
+    page = bob.get(f"/items/{item}").text  # read-only, with why
+    assert "Dismissed on " in page and "Why: a &lt;b&gt;duplicate&lt;/b&gt;" in page
+    assert alice.post(f"/items/{spare}/claim").status_code == 303
+    assert alice.post(f"/items/{spare}/reviewed").status_code == 303
+    assert "reviewed by alice" in alice.get("/queue?status=reviewed").text
+    rows = store.audit_page(offset=0, limit=20)[0]
+    assert [(r.actor, r.action, r.object, r.detail) for r in reversed(rows)
+            if r.action in ("release", "dismissed", "reviewed")] == [
+        ("web:alice", "release", f"review_item:{item}", "needs a Welsh speaker"),
+        ("web:bob", "dismissed", f"review_item:{item}", "a <b>duplicate</b>"),
+        ("web:alice", "reviewed", f"review_item:{spare}", None),
+    ]
+
+
+def test_captions_are_the_transcript_for_whoever_may_watch_the_footage(app, store, world) -> None:
+    alice, bob, tom = Client(app, "alice"), Client(app, "bob"), Client(app, "tom")
+    item = world["item"]
+    url = f"/items/{item}/media/captions.vtt"
+    response = alice.get(url)
+    assert response.status_code == 200 and response.headers["content-type"] == "text/vtt; charset=utf-8"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    text = response.text
+    assert text.startswith("WEBVTT\n\n")
+    # The player plays the whole file: the cues keep the file's times.
+    first = store.load_segments(world["media"])[0]
+    assert f"{first.start_s // 60:02.0f}:{first.start_s % 60:06.3f} --> " in text.split("\n")[2]
+    assert "neighbour" in text
+    assert f'<track kind="captions" srclang="en" label="English" src="{url}" default>' in alice.get(
+        f"/items/{item}").text
+    # Markup spoken in the footage is cue text, never a cue tag.
+    hostile = world["hostile_item"]
+    assert alice.post(f"/items/{hostile}/claim").status_code == 303
+    cues = alice.get(f"/items/{hostile}/media/captions.vtt").text
+    assert "<script>" not in cues and "&lt;script&gt;alert('x')&lt;/script&gt;" in cues
+    # The footage's rule: another TIP, a trainer and an admin are refused; signed out, 401.
+    for other in (bob, tom, Client(app, "ada")):
+        assert other.get(url).status_code == 403
+    assert Client(app).get(url).status_code == 401
+    assert alice.get("/items/999999/media/captions.vtt").status_code == 404
+    rows = store.audit_page(offset=0, limit=30)[0]
+    assert [(r.actor, r.object, r.detail) for r in reversed(rows) if r.action == "captions"] == [
+        ("web:alice", f"media:{world['media']}", f"review_item:{item}"),
+        ("web:alice", f"media:{store.item_view(hostile).media.id}", f"review_item:{hostile}"),
+    ]
+    assert [r.actor for r in reversed(rows) if r.action == "refused" and r.object == url] == [
+        "web:bob", "web:tom", "web:ada"]
+    # Once she has reviewed it, she may still watch it, captions too.
+    assert alice.post(f"/items/{item}/reviewed").status_code == 303
+    assert alice.get(url).status_code == 200
+
+
+def test_captions_escape_cue_text_and_keep_times_past_an_hour() -> None:
+    from pipeline.records import Segment
+    from pipeline.review.items import captions_vtt
+
+    vtt = captions_vtt([
+        Segment(0.0, 1.5, " a --> b & <c.x>\n\nnew line", ()),
+        Segment(2.0, 2.0, "no time", ()), Segment(3.0, 4.0, "   ", ()),  # dropped
+        Segment(3725.5, 3726.25, "later", ()),
+    ])
+    assert vtt == ("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\na --&gt; b &amp; &lt;c.x&gt; new line\n\n"
+                   "01:02:05.500 --> 01:02:06.250\nlater\n")
+
+
+def test_the_next_item_is_the_most_urgent_nobody_holds(app, store, world) -> None:
+    alice = Client(app, "alice")
+    item = world["item"]
+    response = alice.post(f"/items/{item}/reviewed")
+    assert (response.status_code, response.headers["location"]) == (303, "/queue")
+    queue = alice.get("/queue").text
+    assert f'<p class="done" role="status" id="status-message" tabindex="-1">Item {item} marked reviewed' in queue
+    assert '<form method="post" action="/queue/next" class="next">' in queue
+    waiting = store.queue_page(_all(), offset=0, limit=100)[0]
+    top = max((r for r in waiting if r.status == "new"), key=lambda r: (r.priority, -r.id))
+    response = alice.post("/queue/next")
+    assert (response.status_code, response.headers["location"]) == (303, f"/items/{top.id}")
+    assert store.item_view(top.id).item.claimed_by == world["users"]["alice"]
+    [row] = store.audit_page(offset=0, limit=1, action="claim")[0]
+    assert (row.actor, row.object, row.detail) == ("web:alice", f"review_item:{top.id}", "next item")
+    while (response := alice.post("/queue/next")).headers["location"] != "/queue":
+        assert response.headers["location"].startswith("/items/")
+    assert "No item is waiting to be claimed." in alice.get("/queue").text
+    assert Client(app, "tom").post("/queue/next").status_code == 403
+
+
+def test_the_queue_search_finds_file_names_and_what_flags_quote(app, store, world) -> None:
+    alice = Client(app, "alice")
+
+    def ids(query: str) -> list[int]:
+        response = alice.get("/queue", params={"status": "all", "q": query})
+        assert response.status_code == 200, response.text[:300]
+        return [int(x) for x in re.findall(r'data-item="(\d+)"', response.text)]
+
+    rows = {r.id: r for r in store.queue_page(_all(), offset=0, limit=100)[0]}
+    hallway = [i for i in ids("") if "hallway" in rows[i].name]
+    assert hallway and ids("HALLWAY") == hallway
+    assert ids("<script>alert(") == [world["hostile_item"]]  # the flag's quote, not the file name
+    assert ids("%") == [] and ids("no such words") == []
+    quoted = store.item_flags(world["item"])[0].text
+    assert world["item"] in ids(quoted.upper())
+    assert f'value="{HOSTILE_WORDS[0]}"' not in alice.get("/queue", params={"q": HOSTILE_WORDS[0]}).text
+    assert alice.get("/queue", params={"q": "x" * 101}).status_code == 422
+
+
+def test_notes_after_a_change_are_said_once_where_the_page_lands(app, store, world) -> None:
+    alice = Client(app, "alice")
+    item = world["item"]
+    response = alice.post(f"/items/{item}/annotations", _form(ANNOTATION, world))
+    saved = int(response.headers["location"].rsplit("-", 1)[1])
+    assert "bwv_done=saved" in response.headers["set-cookie"] and "HttpOnly" in response.headers["set-cookie"]
+    page = alice.get(f"/items/{item}").text
+    # In the saved annotation, which takes the focus when the page lands on its #fragment.
+    assert re.search(rf'<article class="annotation" id="annotation-{saved}" tabindex="-1">(?:(?!</article>).)*'
+                     r'<p class="done" role="status" id="status-message">Annotation saved', page, re.S)
+    assert "Annotation saved" not in alice.get(f"/items/{item}").text
+    flag = world["flag"]
+    assert alice.post(f"/flags/{flag}/feedback", {"relevant": "no"}).status_code == 303
+    assert re.search(rf'<li id="flag-{flag}" class="flag [^"]*" tabindex="-1">(?:(?!</li>).)*'
+                     r'Flag marked not relevant\.', alice.get(f"/items/{item}").text, re.S)
+    # A forged note says nothing.
+    alice.http.cookies.set("bwv_done", "<b>owned</b>")
+    assert "owned" not in alice.get(f"/items/{item}").text

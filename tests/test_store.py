@@ -311,3 +311,33 @@ def test_text_with_a_nul_is_refused_on_every_database(db_url: str) -> None:
                              end_s=1.0, labels=["distress"], rating=None, feedback="a\x00b",
                              teaching=False)
     assert store.count_item_annotations(item, viewer_id=0) == 0
+
+
+def test_the_audit_filter_by_person_and_day(db_url: str, monkeypatch) -> None:
+    """A plain name finds every row the person is behind, however the row names them, and not
+    another person whose name ends the same way; days are UTC and both ends are included; a
+    name with a wildcard character matches only itself (on SQLite and PostgreSQL alike)."""
+    from datetime import UTC, date, datetime
+
+    from pipeline import clock
+
+    store = open_store(db_url)
+    rows = [("web:alice", datetime(2026, 11, 26, 23, 59, 59)), ("cli:alice", datetime(2026, 11, 27, 0, 0)),
+            ("cli:root as alice", datetime(2026, 11, 28, 12, 0)), ("web:malice", datetime(2026, 11, 27, 9, 0)),
+            ("web:a_ice", datetime(2026, 11, 27, 10, 0)), ("alice", datetime(2026, 11, 29, 0, 0))]
+    for actor, at in rows:
+        monkeypatch.setattr(clock, "now", lambda at=at: at.replace(tzinfo=UTC))
+        store.audit(actor=actor, action="view", obj="queue")
+
+    def actors(**kw: object) -> list[str]:
+        found, total = store.audit_page(offset=0, limit=50, **kw)
+        assert total == len(found)
+        return sorted(r.actor for r in found)
+
+    assert actors(who="alice") == ["alice", "cli:alice", "cli:root as alice", "web:alice"]
+    assert actors(who="web:alice") == ["web:alice"]
+    assert actors(who="a_ice") == ["web:a_ice"]
+    assert actors(who="alice", since=date(2026, 11, 27), until=date(2026, 11, 28)) == [
+        "cli:alice", "cli:root as alice"]
+    assert actors(since=date(2026, 11, 29)) == ["alice"]
+    store.engine.dispose()

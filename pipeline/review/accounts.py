@@ -118,12 +118,17 @@ def check_password(password: str, *, name: str = "") -> None:
             f"{MIN_STRENGTH} needed): {said}")
 
 
-def add_user(store: Store, name: str, *, role: str, password: str, actor: str) -> int:
-    """Create an account with an argon2id hash of its password."""
+def check_name(name: str) -> None:
+    """Refuse a user name that is not letters, digits and ``. _ @ -`` (at most 100)."""
     if not _NAME.match(name):
         raise InvalidRequestError(
             f"user name {name!r} is not allowed: use letters, digits and . _ @ - (at most 100)"
         )
+
+
+def add_user(store: Store, name: str, *, role: str, password: str, actor: str) -> int:
+    """Create an account with an argon2id hash of its password."""
+    check_name(name)
     if role not in db.ROLES:
         raise InvalidRequestError(f"unknown role {role!r}: use one of {', '.join(db.ROLES)}")
     check_password(password, name=name)

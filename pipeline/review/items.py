@@ -19,6 +19,7 @@ from typing import Any
 
 from pipeline.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError
 from pipeline.flagging.rubric import Rubric
+from pipeline.records import Segment
 from pipeline.store import Store
 from pipeline.store import schema as db
 from pipeline.store.base import inside_file
@@ -27,6 +28,8 @@ from pipeline.taxonomy import LABELS
 
 #: The longest feedback one annotation may carry, in characters.
 MAX_FEEDBACK = 10_000
+#: The longest reason for dismissing or releasing an item, in characters.
+MAX_REASON = 500
 #: The most annotations one review item may hold (drafts and current versions): 800 of them
 #: once made an 8.5 MB review page.
 MAX_ANNOTATIONS_PER_ITEM = 200
@@ -44,6 +47,20 @@ class AnnotationInput:
     teaching: bool
 
 
+class FormProblems(InvalidRequestError):
+    """Bad values in a form, each said for its field, so a page can show it next to the field.
+
+    ``problems`` maps a field (``range``, ``labels``, ``rating``, ``feedback``, ``category``,
+    ``note``, ``reason``) to what is wrong with it; the message joins them all with '; '.
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems: dict[str, str] = {}
+        for name, problem in problems:
+            self.problems[name] = f"{self.problems[name]}; {problem}" if name in self.problems else problem
+        super().__init__("; ".join(problem for _, problem in problems))
+
+
 def actor(user: db.UserAccount) -> str:
     """How a web user appears in the audit log and in rubric feedback."""
     return f"web:{user.name}"
@@ -51,28 +68,42 @@ def actor(user: db.UserAccount) -> str:
 
 def check_annotation(value: AnnotationInput, *, duration_s: float | None) -> AnnotationInput:
     """Validate an annotation; every problem is reported, joined by '; '."""
-    problems = []
-    if not (math.isfinite(value.start_s) and math.isfinite(value.end_s)):
-        problems.append("the time range must be numbers of seconds")
-    elif not inside_file(value.start_s, value.end_s, duration_s):
-        problems.append(
-            f"the time range {value.start_s:.2f}-{value.end_s:.2f} s must run forwards inside "
-            f"the file (0-{duration_s or 0.0:.2f} s): set mark in before mark out"
-        )
+    problems = _range_problems(value.start_s, value.end_s, duration_s=duration_s)
     unknown = [label for label in value.labels if label not in LABELS]
     if unknown:
-        problems.append(f"unknown labels: {', '.join(repr(u) for u in unknown)}")
+        problems.append(("labels", f"unknown labels: {', '.join(repr(u) for u in unknown)}"))
     if not value.labels:
-        problems.append("choose at least one label")
+        problems.append(("labels", "choose at least one label"))
     if value.rating is not None and not 1 <= value.rating <= 5:
-        problems.append("the rating must be from 1 to 5")
+        problems.append(("rating", "the rating must be from 1 to 5"))
     if len(value.feedback) > MAX_FEEDBACK:
-        problems.append(f"the feedback must be at most {MAX_FEEDBACK} characters")
+        problems.append(("feedback", f"the feedback must be at most {MAX_FEEDBACK} characters"))
     if problems:
-        raise InvalidRequestError("; ".join(problems))
+        raise FormProblems(problems)
     labels = tuple(dict.fromkeys(value.labels))  # keep order, drop repeats
     return AnnotationInput(round(value.start_s, 3), round(value.end_s, 3), labels,
                            value.rating, value.feedback.strip(), value.teaching)
+
+
+def _range_problems(start_s: float, end_s: float, *, duration_s: float | None) -> list[tuple[str, str]]:
+    """What is wrong with a marked time range, if anything (field ``range``)."""
+    if not (math.isfinite(start_s) and math.isfinite(end_s)):
+        return [("range", "the time range must be numbers of seconds")]
+    if not inside_file(start_s, end_s, duration_s):
+        return [("range", f"the time range {start_s:.2f}-{end_s:.2f} s must run forwards inside "
+                          f"the file (0-{duration_s or 0.0:.2f} s): set mark in before mark out")]
+    return []
+
+
+def check_reason(reason: str | None, *, doing: str) -> str:
+    """The reason given for dismissing or releasing an item, stripped; blank or too long is a
+    :class:`FormProblems` for the field ``reason``."""
+    why = (reason or "").strip()
+    if not why:
+        raise FormProblems([("reason", f"say why you {doing} this item")])
+    if len(why) > MAX_REASON:
+        raise FormProblems([("reason", f"the reason must be at most {MAX_REASON} characters")])
+    return why
 
 
 def _require_tip(user: db.UserAccount) -> None:
@@ -120,24 +151,43 @@ def claim(store: Store, user: db.UserAccount, item_id: int) -> None:
     store.audit(actor=actor(user), action="claim", obj=f"review_item:{view.item.id}")
 
 
-def release(store: Store, user: db.UserAccount, item_id: int) -> None:
-    """Give an item back to the queue."""
+def claim_next(store: Store, user: db.UserAccount) -> int | None:
+    """Claim the most urgent item nobody holds (the queue's first row); its id, or None when
+    there is none. If someone takes it first, the next one is tried."""
+    _require_tip(user)
+    for _ in range(10):
+        item_id = store.next_open_item()
+        if item_id is None:
+            return None
+        if store.claim_item(item_id, user.id):
+            store.audit(actor=actor(user), action="claim", obj=f"review_item:{item_id}",
+                        detail="next item")
+            return item_id
+    raise ConflictError("other TIPs are claiming the next items as fast as you: try again")
+
+
+def release(store: Store, user: db.UserAccount, item_id: int, *, reason: str | None = None) -> None:
+    """Give an item back to the queue, saying why (the web form must; ``None``: no reason kept)."""
     held_item(store, user, item_id)
-    if not store.release_item(item_id, user.id):
+    why = None if reason is None else check_reason(reason, doing="release")
+    if not store.release_item(item_id, user.id, reason=why):
         raise ConflictError(f"review item {item_id} is no longer yours")
-    store.audit(actor=actor(user), action="release", obj=f"review_item:{item_id}")
+    store.audit(actor=actor(user), action="release", obj=f"review_item:{item_id}", detail=why)
 
 
-def finish(store: Store, user: db.UserAccount, item_id: int, *, status: str) -> None:
-    """Mark a held item reviewed (flags nobody marked count as confirmed) or dismissed."""
+def finish(store: Store, user: db.UserAccount, item_id: int, *, status: str,
+           reason: str | None = None) -> None:
+    """Mark a held item reviewed (flags nobody marked count as confirmed) or dismissed, which
+    needs a reason (kept on the item for the queue, and audited)."""
     if status not in ("reviewed", "dismissed"):
         raise InvalidRequestError(f"an item can be marked reviewed or dismissed, not {status!r}")
     held_item(store, user, item_id)
-    if not store.finish_item(item_id, user.id, status=status):
+    why = check_reason(reason, doing="dismiss") if status == "dismissed" else None
+    if not store.finish_item(item_id, user.id, status=status, reason=why):
         raise ConflictError(f"review item {item_id} is no longer yours")
     if status == "reviewed":
         store.confirm_unmarked_flags(item_id, reviewer=actor(user))
-    store.audit(actor=actor(user), action=status, obj=f"review_item:{item_id}")
+    store.audit(actor=actor(user), action=status, obj=f"review_item:{item_id}", detail=why)
 
 
 def annotate(store: Store, user: db.UserAccount, item_id: int, value: AnnotationInput) -> int:
@@ -232,13 +282,15 @@ def add_missed(store: Store, user: db.UserAccount, item_id: int, *, category: st
     """Record a moment of a held item that the rubric should have flagged, in one of the
     rubric's categories."""
     item = held_item(store, user, item_id)
+    problems = _range_problems(start_s, end_s, duration_s=store.get_media(item.media_id).duration_s)
     known = [c.id for c in rubric.categories]
     if category not in known:
         hint = difflib.get_close_matches(category, known, n=1)
-        raise InvalidRequestError(
-            f"unknown category {category[:100]!r}"
-            + (f" (did you mean {hint[0]!r}?)" if hint else "")
-            + f": choose one of the categories of rubric {rubric.ref}")
+        problems.append(("category", f"unknown category {category[:100]!r}"
+                         + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                         + f": choose one of the categories of rubric {rubric.ref}"))
+    if problems:
+        raise FormProblems(problems)
     store.add_missed_moment(item.media_id, category=category, start_s=start_s, end_s=end_s,
                             reviewer=actor(user), note=note)
 
@@ -248,7 +300,7 @@ def release_claims_of(store: Store, user_id: int, *, actor: str, why: str) -> li
     is audited with why. Returns the items' ids."""
     account = store.user_by_id(user_id)
     holder = account.name if account else f"user:{user_id}"
-    released = store.release_claims_of(user_id)
+    released = store.release_claims_of(user_id, reason=why)
     for item_id in released:
         store.audit(actor=actor, action="release", obj=f"review_item:{item_id}",
                     detail=f"claim of {holder} released: {why}")
@@ -263,7 +315,7 @@ def release_any(store: Store, user: db.UserAccount, item_id: int) -> str:
     holder = view.item.claimed_by
     if view.item.status != "claimed" or holder is None:
         raise ConflictError(f"review item {item_id} is {view.item.status}, not claimed: nothing to release")
-    if not store.release_item(item_id, holder):
+    if not store.release_item(item_id, holder, by=user.id):
         raise ConflictError(f"review item {item_id} changed hands meanwhile: look again")
     store.audit(actor=actor(user), action="release", obj=f"review_item:{item_id}",
                 detail=f"claim of {view.holder or f'user:{holder}'} released by an admin")
@@ -273,3 +325,39 @@ def release_any(store: Store, user: db.UserAccount, item_id: int) -> str:
 def labels_from(values: Sequence[str]) -> tuple[str, ...]:
     """Labels as submitted by a form (blank entries dropped)."""
     return tuple(v.strip() for v in values if v.strip())
+
+
+def item_captions(store: Store, user: db.UserAccount, item_id: int) -> str:
+    """The WebVTT captions of an item's footage, for whoever may watch it (audited like a stream).
+
+    The player plays the whole file's proxy, so the cues keep the file's own times.
+    """
+    view = store.item_view(item_id)
+    if not may_view_item(user, view.item):
+        raise ForbiddenError(f"review item {item_id} is not yours: claim it from the queue first")
+    store.audit(actor=actor(user), action="captions", obj=f"media:{view.media.id}",
+                detail=f"review_item:{item_id}")
+    return captions_vtt(store.load_segments(view.media.id))
+
+
+def captions_vtt(segments: Sequence[Segment]) -> str:
+    """WebVTT with one cue per transcribed segment, its text escaped as cue text.
+
+    ``&``, ``<`` and ``>`` become entities (a ``<`` would open a cue tag, ``-->`` could end
+    a timing line), and line breaks become spaces (a blank line would end the cue).
+    """
+    out = ["WEBVTT", ""]
+    for seg in segments:
+        text = " ".join(seg.text.split())
+        if not text or not seg.end_s > seg.start_s:
+            continue
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        out += [f"{_cue_time(seg.start_s)} --> {_cue_time(seg.end_s)}", text, ""]
+    return "\n".join(out)
+
+
+def _cue_time(seconds: float) -> str:
+    ms = round(max(0.0, seconds) * 1000)
+    hours, ms = divmod(ms, 3_600_000)
+    minutes, ms = divmod(ms, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{ms // 1000:02d}.{ms % 1000:03d}"

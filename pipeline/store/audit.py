@@ -18,11 +18,11 @@ import json
 import logging
 import random
 import time
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -187,11 +187,27 @@ class AuditQueries(Queries):
                             problems=tuple(problems), hidden=walk.hidden)
 
     def audit_page(self, *, offset: int, limit: int, actor: str | None = None,
-                   action: str | None = None) -> tuple[list[db.Audit], int]:
-        """Audit rows, newest first, and how many match."""
+                   action: str | None = None, who: str | None = None,
+                   since: date | None = None, until: date | None = None,
+                   ) -> tuple[list[db.Audit], int]:
+        """Audit rows, newest first, and how many match.
+
+        ``actor`` is one exact actor (``web:alice``); ``who`` is a person's name however the
+        row names them (``alice``, ``web:alice``, ``cli:alice``, ``cli:root as alice``) or an
+        exact actor when it holds a colon. ``since`` and ``until`` are UTC days, both included.
+        """
         cond: list[Any] = []
         if actor:
             cond.append(db.Audit.actor == actor)
+        if who and ":" in who:
+            cond.append(db.Audit.actor == who)
+        elif who:
+            cond.append(or_(db.Audit.actor == who, db.Audit.actor.endswith(f":{who}", autoescape=True),
+                            db.Audit.actor.endswith(f" as {who}", autoescape=True)))
+        if since:
+            cond.append(db.Audit.at >= _midnight(since))
+        if until:
+            cond.append(db.Audit.at < _midnight(until + timedelta(days=1)))
         if action:
             cond.append(db.Audit.action.startswith(action, autoescape=True))
         where = and_(*cond) if cond else and_(True)
@@ -201,6 +217,10 @@ class AuditQueries(Queries):
                 select(db.Audit).where(where).order_by(db.Audit.id.desc()).offset(offset).limit(limit)
             ))
         return rows, total
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _sealed(s: Session) -> bool:

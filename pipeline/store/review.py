@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from pipeline import clock
 from pipeline.errors import NotFoundError
 from pipeline.store import schema as db
-from pipeline.store.base import Queries, first_name, prefix_pattern
+from pipeline.store.base import Queries, escape_like, first_name, prefix_pattern
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class QueueFilter:
     date_from: date | None = None
     date_to: date | None = None
     sort: str = "priority"
+    #: Words in the file's name or in what a flag of the item quotes (any case).
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class QueueRow:
     claimed_by: int | None
     reviewed_by: int | None
     flags_by_family: dict[str, int] = field(default_factory=dict)
+    #: Who reviewed or dismissed it; why it was dismissed or last released, and by whom.
+    reviewer: str | None = None
+    reason: str | None = None
+    reason_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ class ReviewQueries(Queries):
 
     def queue_page(self, flt: QueueFilter, *, offset: int, limit: int) -> tuple[list[QueueRow], int]:
         """One page of review items and how many match in all."""
-        holder = aliased(db.UserAccount)
+        holder, reviewer, closer = (aliased(db.UserAccount) for _ in range(3))
         conditions: list[Any] = []
         if flt.statuses:
             conditions.append(db.ReviewItem.status.in_(flt.statuses))
@@ -110,6 +116,8 @@ class ReviewQueries(Queries):
                 end = datetime.combine(flt.date_to + timedelta(days=1), time(), tzinfo=UTC)
                 dated = dated.where(db.Media.created_at < end)
             conditions.append(db.ReviewItem.media_id.in_(dated))
+        if flt.text.strip():
+            conditions.append(_text_condition(flt.text))
         where = and_(*conditions) if conditions else and_(True)
         order = ((db.ReviewItem.priority.desc(), db.ReviewItem.id) if flt.sort == "priority"
                  else (db.ReviewItem.created_at.desc(), db.ReviewItem.id.desc()))
@@ -120,9 +128,11 @@ class ReviewQueries(Queries):
             page = select(db.ReviewItem.id).where(where).order_by(*order).offset(offset).limit(limit)
             rows = s.execute(
                 select(db.ReviewItem, db.Media.created_at, db.Media.duration_s,
-                       first_name(db.ReviewItem.media_id), holder.name)
+                       first_name(db.ReviewItem.media_id), holder.name, reviewer.name, closer.name)
                 .join(db.Media, db.Media.id == db.ReviewItem.media_id)
                 .outerjoin(holder, holder.id == db.ReviewItem.claimed_by)
+                .outerjoin(reviewer, reviewer.id == db.ReviewItem.reviewed_by)
+                .outerjoin(closer, closer.id == db.ReviewItem.reason_by)
                 .where(db.ReviewItem.id.in_(page)).order_by(*order)
             ).all()
             ids = [item.id for item, *_ in rows]
@@ -141,10 +151,19 @@ class ReviewQueries(Queries):
                 media_duration_s=duration, priority=item.priority, status=item.status,
                 categories=tuple(c for c in item.categories.split(",") if c),
                 holder=holder_name, claimed_by=item.claimed_by, reviewed_by=item.reviewed_by,
-                flags_by_family=families[item.id],
+                flags_by_family=families[item.id], reviewer=reviewer_name, reason=item.reason,
+                reason_by=closer_name,
             )
-            for item, created, duration, name, holder_name in rows
+            for item, created, duration, name, holder_name, reviewer_name, closer_name in rows
         ], total
+
+    def next_open_item(self) -> int | None:
+        """The id of the most urgent item nobody holds (the queue's first row), if any."""
+        with self.session() as s:
+            return s.scalar(
+                select(db.ReviewItem.id).where(db.ReviewItem.status == "new")
+                .order_by(db.ReviewItem.priority.desc(), db.ReviewItem.id).limit(1)
+            )
 
     def media_to_review(self) -> list[db.Media]:
         """Processed files with open review items, most urgent first (their proxies are made first)."""
@@ -229,27 +248,31 @@ class ReviewQueries(Queries):
             ))
             return bool(result.rowcount)
 
-    def release_item(self, item_id: int, user_id: int) -> bool:
-        """Give back an item this user holds."""
+    def release_item(self, item_id: int, user_id: int, *, reason: str | None = None,
+                     by: int | None = None) -> bool:
+        """Give back an item this user holds; ``by`` gave it back (the holder, or an admin) and
+        ``reason`` says why."""
         with self.session() as s:
             result = cast(CursorResult[Any], s.execute(
                 update(db.ReviewItem)
                 .where(db.ReviewItem.id == item_id, db.ReviewItem.status == "claimed",
                        db.ReviewItem.claimed_by == user_id)
-                .values(status="new", claimed_by=None, claimed_at=None)
+                .values(status="new", claimed_by=None, claimed_at=None, reason=reason,
+                        reason_by=user_id if by is None else by)
             ))
             return bool(result.rowcount)
 
-    def release_claims_of(self, user_id: int) -> list[int]:
+    def release_claims_of(self, user_id: int, *, reason: str | None = None) -> list[int]:
         """Give back every item this user holds (their account was disabled, say); their ids.
 
-        Their drafts stay drafts, seen by no one else; the item goes back to the queue.
+        Their drafts stay drafts, seen by no one else; the item goes back to the queue, with
+        ``reason`` as why (given back by no one in particular).
         """
         with self.session() as s:
             ids = list(s.scalars(
                 update(db.ReviewItem)
                 .where(db.ReviewItem.status == "claimed", db.ReviewItem.claimed_by == user_id)
-                .values(status="new", claimed_by=None, claimed_at=None)
+                .values(status="new", claimed_by=None, claimed_at=None, reason=reason, reason_by=None)
                 .returning(db.ReviewItem.id)
             ))
         return sorted(ids)
@@ -271,8 +294,9 @@ class ReviewQueries(Queries):
             for item, name, holder_name, disabled in rows
         ]
 
-    def finish_item(self, item_id: int, user_id: int, *, status: str) -> bool:
-        """Mark an item this user holds reviewed or dismissed, submitting their drafts on it."""
+    def finish_item(self, item_id: int, user_id: int, *, status: str, reason: str | None = None) -> bool:
+        """Mark an item this user holds reviewed or dismissed (``reason``: why), submitting their
+        drafts on it. A reviewed item keeps no reason: one given at an earlier release is done with."""
         now = clock.now()
         with self.session() as s:
             result = cast(CursorResult[Any], s.execute(
@@ -280,7 +304,8 @@ class ReviewQueries(Queries):
                 .where(db.ReviewItem.id == item_id, db.ReviewItem.status == "claimed",
                        db.ReviewItem.claimed_by == user_id)
                 .values(status=status, claimed_by=None, claimed_at=None,
-                        reviewed_by=user_id, reviewed_at=now)
+                        reviewed_by=user_id, reviewed_at=now, reason=reason,
+                        reason_by=user_id if reason is not None else None)
             ))
             if not result.rowcount:
                 return False
@@ -293,3 +318,16 @@ class ReviewQueries(Queries):
             return True
 
 
+
+
+def _text_condition(text: str) -> Any:
+    """Items whose file arrived under a name holding ``text``, or with a flag quoting it (any case).
+
+    Two uncorrelated IN lists, each one pass over a table (file names, then the item's flags,
+    found by the indexed ``review_item_id``), not a correlated search per candidate item.
+    """
+    pattern = f"%{escape_like(text.strip().lower())}%"
+    named = select(db.MediaName.media_id).where(func.lower(db.MediaName.name).like(pattern, escape="/"))
+    quoted = select(db.Flag.review_item_id).where(
+        db.Flag.review_item_id.is_not(None), func.lower(db.Flag.text).like(pattern, escape="/"))
+    return or_(db.ReviewItem.media_id.in_(named), db.ReviewItem.id.in_(quoted))

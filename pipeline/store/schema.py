@@ -130,6 +130,9 @@ class ReviewItem(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reviewed_by: Mapped[int | None] = mapped_column(Integer, index=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why it was last dismissed or released (a reason the TIP must give), and by whom.
+    reason: Mapped[str | None] = mapped_column(Text)
+    reason_by: Mapped[int | None] = mapped_column(Integer)
 
 
 class Flag(Base):

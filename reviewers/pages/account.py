@@ -1,4 +1,8 @@
-"""One's own account: changing one's password (every role)."""
+"""One's own account: changing one's password (every role).
+
+A refused change comes back as the form, each problem under its field (the passwords
+themselves are never sent back into the page).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pipeline.errors import InvalidRequestError
-from pipeline.review.accounts import MAX_PASSWORD, MIN_PASSWORD, change_own_password
+from pipeline.review.accounts import MAX_PASSWORD, MIN_PASSWORD, change_own_password, check_password
 from reviewers.auth import DEVICE_COOKIE, Viewer, changing, role
+from reviewers.forms import FormErrors
 from reviewers.security import client_of
 
 router = APIRouter()
@@ -18,27 +23,42 @@ EVERYONE = ("tip", "trainer", "admin")
 def password_page(request: Request, viewer: Viewer = Depends(role(*EVERYONE)),
                   done: bool = Query(False)) -> Response:
     """The form to change one's password (and, after a change, that it was changed)."""
-    return _page(request, error=None, done=done, status_code=200)
+    return _page(request, errors=FormErrors(), done=done)
 
 
-def _page(request: Request, *, error: str | None, done: bool, status_code: int) -> Response:
-    return request.app.state.bwv.page(request, "account_password.html", status_code=status_code,
-                                      error=error, done=done, min_password=MIN_PASSWORD,
+def _page(request: Request, *, errors: FormErrors, done: bool) -> Response:
+    return request.app.state.bwv.page(request, "account_password.html",
+                                      status_code=400 if errors else 200, form_errors=errors,
+                                      done=done, min_password=MIN_PASSWORD,
                                       max_password=MAX_PASSWORD)
 
 
 @router.post("/account/password")
 async def change_password(request: Request, viewer: Viewer = Depends(changing(*EVERYONE)),
-                          current_password: str = Form(max_length=1000),
-                          new_password: str = Form(max_length=1000),
-                          new_password_again: str = Form(max_length=1000)) -> Response:
+                          current_password: str = Form("", max_length=1000),
+                          new_password: str = Form("", max_length=1000),
+                          new_password_again: str = Form("", max_length=1000)) -> Response:
     """Check the current password, set the new one and sign out the user's other sessions."""
     app = request.app.state.bwv
+    errors = FormErrors()
+    # The new password's problems first, each under its box; only then is the current one
+    # checked (a check counted like a sign-in).
+    try:
+        check_password(new_password, name=viewer.user.name)
+    except InvalidRequestError as exc:
+        errors.add("new-password", str(exc))
+    if new_password and new_password == current_password:
+        errors.add("new-password", "the new password is the current one: choose another")
+    if new_password != new_password_again:
+        errors.add("new-password-again", "the two new passwords are not the same: type it again")
+    if errors:
+        return _page(request, errors=errors, done=False)
     device_id = app.devices.device_id(request.cookies.get(DEVICE_COOKIE), viewer.user.name)
     try:
         change_own_password(app.store, viewer.user, current=current_password, new=new_password,
                             again=new_password_again, session_token=viewer.token,
                             client=client_of(request), device_id=device_id, policy=app.policy)
-    except InvalidRequestError as exc:  # said on the form; too many tries: 429
-        return _page(request, error=str(exc), done=False, status_code=400)
+    except InvalidRequestError as exc:  # the current password is not right; too many tries: 429
+        errors.add("current-password", str(exc))
+        return _page(request, errors=errors, done=False)
     return RedirectResponse("/account/password?done=1", status_code=303)

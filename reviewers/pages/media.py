@@ -1,15 +1,18 @@
-"""Footage by id: the proxy of a review item's file, with HTTP Range for seeking.
+"""Footage by id: the proxy of a review item's file, with HTTP Range for seeking, and its
+captions from the transcript.
 
 Never a static mount of the store: each request is authorised against the
 item and audited. Starlette's ``FileResponse`` answers ``Range`` with 206
-and ``Content-Range`` (416 when unsatisfiable).
+and ``Content-Range`` (416 when unsatisfiable). The captions live under the
+media's path, so the app treats them as it does the footage (401, not a
+redirect to sign in, when signed out).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from pipeline.errors import ForbiddenError
 from pipeline.review import items as review
@@ -34,3 +37,11 @@ async def item_media(request: Request, item_id: RowId,
                     detail=f"review_item:{item_id} range={request.headers.get('range', 'all')[:100]}")
     return FileResponse(path, media_type="video/mp4", content_disposition_type="inline",
                         filename=f"item-{item_id}.mp4")
+
+
+@router.get("/items/{item_id}/media/captions.vtt")
+def item_captions(request: Request, item_id: RowId, viewer: Viewer = Depends(role("tip"))) -> Response:
+    """WebVTT captions of the footage from its transcript, for whoever may watch it (the same
+    rule as the footage, and audited like it); cue times are the proxy's, the whole file's."""
+    text = review.item_captions(request.app.state.bwv.store, viewer.user, item_id)
+    return PlainTextResponse(text, media_type="text/vtt; charset=utf-8")

@@ -1,10 +1,11 @@
-"""The queue page: review items to claim, filtered and sorted, with who holds each."""
+"""The queue page: review items to claim, filtered, searched and sorted, with who holds each
+(and who dismissed or released one, and why); claiming the next item; giving one back."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from pipeline.errors import InvalidRequestError
@@ -14,6 +15,7 @@ from pipeline.store.schema import ITEM_STATES
 from pipeline.taxonomy import TAXONOMY
 from reviewers.auth import Viewer, changing, role
 from reviewers.inputs import FilterDay, RowId
+from reviewers.pages.review import flash, problems_of, render_review, said_once, take_flash
 
 router = APIRouter()
 PER_PAGE = 50
@@ -22,7 +24,7 @@ _STATUS_CHOICES = {"open": ("new", "claimed"), "all": (), **{s: (s,) for s in IT
 
 
 def queue_filter(viewer: Viewer, *, status: str, category: str, family: str, mine: bool,
-                 date_from: date | None, date_to: date | None, sort: str) -> QueueFilter:
+                 date_from: date | None, date_to: date | None, sort: str, text: str = "") -> QueueFilter:
     """The filter the query string asks for; unknown values are refused, not ignored."""
     problems = []
     if status not in _STATUS_CHOICES:
@@ -43,7 +45,7 @@ def queue_filter(viewer: Viewer, *, status: str, category: str, family: str, min
             categories = ["-none-"]  # the category is not in the family: nothing matches
     return QueueFilter(statuses=_STATUS_CHOICES[status], categories=tuple(categories),
                        mine_user_id=viewer.user.id if mine else None, date_from=date_from,
-                       date_to=date_to, sort=sort)
+                       date_to=date_to, sort=sort, text=text.strip())
 
 
 @router.get("/queue")
@@ -57,21 +59,34 @@ def queue_page(
     date_from: FilterDay = None,
     date_to: FilterDay = None,
     sort: str = Query("priority", max_length=20),
+    q: str = Query("", max_length=100),
     page: int = Query(1, ge=1, le=100_000),
 ) -> Response:
-    """Review items, highest priority first, 50 to a page."""
+    """Review items, highest priority first, 50 to a page; ``q`` searches file names and what
+    the items' flags quote."""
     app = request.app.state.bwv
     flt = queue_filter(viewer, status=status, category=category, family=family, mine=mine,
-                       date_from=date_from, date_to=date_to, sort=sort)
+                       date_from=date_from, date_to=date_to, sort=sort, text=q)
     rows, total = app.store.queue_page(flt, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
     app.store.audit(actor=review.actor(viewer.user), action="view", obj="queue",
                     detail=str(request.url.query)[:500] or None)
     params = {"status": status, "category": category, "family": family,
               "mine": "1" if mine else "", "date_from": date_from or "", "date_to": date_to or "",
-              "sort": sort}
-    return app.page(request, "queue.html", rows=rows, total=total, page=page,
-                    pages=max(1, -(-total // PER_PAGE)), params=params, families=FAMILIES,
-                    taxonomy=list(TAXONOMY), statuses=list(_STATUS_CHOICES))
+              "sort": sort, "q": q}
+    response = app.page(request, "queue.html", rows=rows, total=total, page=page,
+                        pages=max(1, -(-total // PER_PAGE)), params=params, families=FAMILIES,
+                        taxonomy=list(TAXONOMY), statuses=list(_STATUS_CHOICES),
+                        done=take_flash(request))
+    return said_once(request, response)
+
+
+@router.post("/queue/next")
+async def claim_next(request: Request, viewer: Viewer = Depends(changing("tip"))) -> Response:
+    """Claim the most urgent item nobody holds and open it (back to the queue if none is left)."""
+    item_id = review.claim_next(request.app.state.bwv.store, viewer.user)
+    if item_id is None:
+        return flash(RedirectResponse("/queue", status_code=303), request, "none-left")
+    return RedirectResponse(f"/items/{item_id}", status_code=303)
 
 
 @router.post("/items/{item_id}/claim")
@@ -83,8 +98,12 @@ async def claim(request: Request, item_id: RowId,
 
 
 @router.post("/items/{item_id}/release")
-async def release(request: Request, item_id: RowId,
-                  viewer: Viewer = Depends(changing("tip"))) -> Response:
-    """Give an item back to the queue."""
-    review.release(request.app.state.bwv.store, viewer.user, item_id)
-    return RedirectResponse("/queue", status_code=303)
+async def release(request: Request, item_id: RowId, viewer: Viewer = Depends(changing("tip")),
+                  reason: str = Form("", max_length=2000)) -> Response:
+    """Give an item back to the queue, saying why (the queue shows it to the next TIP)."""
+    try:
+        review.release(request.app.state.bwv.store, viewer.user, item_id, reason=reason)
+    except InvalidRequestError as exc:
+        return render_review(request, viewer, item_id, status_code=400, form="release",
+                             problems=problems_of(exc), sent={"reason": reason})
+    return flash(RedirectResponse("/queue", status_code=303), request, "released", item_id)

@@ -1,9 +1,18 @@
-"""The review page: player, synced transcript, flags with guidance, annotations; and its actions."""
+"""The review page: player, synced transcript, flags with guidance, annotations; and its actions.
+
+A form on the page with a bad value (no label chosen, a range that runs backwards, a blank
+reason) comes back as the page again, answered 400, with the form filled in as it was sent
+and each problem next to its field. A change that worked redirects with a one-time note
+(:func:`flash`) that the next page says in its status region.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,6 +26,38 @@ from reviewers.inputs import RowId
 router = APIRouter()
 #: Transcript shown either side of the item's window, so the interaction has its lead-in.
 CONTEXT_S = 30.0
+#: The one-time note a change leaves for the next page: what happened, and to which object
+#: (``saved:7``: annotation 7; ``reviewed:12``: item 12; ``judged-no:3``: flag 3).
+FLASH_COOKIE = "bwv_done"
+_FLASH = re.compile(r"(saved|missed|judged-no|judged-yes|reviewed|dismissed|released|none-left)(?::(\d{1,10}))?")
+_SAID = {
+    "saved": "Annotation saved: a draft, seen only by you, until you mark the item reviewed.",
+    "missed": "Missed moment added.",
+    "judged-no": "Flag marked not relevant.",
+    "judged-yes": "Flag marked relevant again.",
+    "reviewed": "Item {item} marked reviewed: trainers now see its annotations.",
+    "dismissed": "Item {item} dismissed.",
+    "released": "Item {item} released back to the queue.",
+    "none-left": "No item is waiting to be claimed.",
+}
+#: Which field of each form a problem goes with, in the order the fields come on the page.
+_FIELDS = {"annotate": ("form", "range", "labels", "rating", "feedback"),
+           "missed": ("form", "range", "category", "note"),
+           "dismiss": ("form", "reason"), "release": ("form", "reason")}
+
+
+@dataclass(frozen=True)
+class Said:
+    """A note for the page to say once, and the id of the element it is said in ("": the top).
+
+    A page redirected to ``#annotation-7`` is shown there, and Chromium takes the focus from
+    the page for that fragment (to the element, if it can take focus): so the note is said in
+    that element, which is given ``tabindex="-1"`` and so the focus, and a screen reader reads
+    the note with it. A note at the top is focused by review.js.
+    """
+
+    text: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -40,9 +81,59 @@ def _lines(store, media_id: int, start_s: float, end_s: float,  # type: ignore[n
     return lines
 
 
-@router.get("/items/{item_id}")
-def review_page(request: Request, item_id: RowId, viewer: Viewer = Depends(role("tip"))) -> Response:
-    """Everything a TIP needs to review one interaction (they must hold or have reviewed it)."""
+def flash(response: Response, request: Request, what: str, object_id: int | None = None) -> Response:
+    """Leave a one-time note for the page the response redirects to (said once, then gone)."""
+    value = what if object_id is None else f"{what}:{object_id}"
+    response.set_cookie(FLASH_COOKIE, value, max_age=60, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+    return response
+
+
+def take_flash(request: Request) -> Said | None:
+    """What the note left by the last change says, if any (only the notes :data:`_SAID` knows),
+    and where."""
+    found = _FLASH.fullmatch(request.cookies.get(FLASH_COOKIE, ""))
+    if found is None:
+        return None
+    what, number = found.group(1), found.group(2) or ""
+    at = {"saved": f"annotation-{number}", "missed": "missed", "judged-no": f"flag-{number}",
+          "judged-yes": f"flag-{number}"}.get(what, "")
+    return Said(_SAID[what].format(item=number), at if number or what == "missed" else "")
+
+
+def said_once(request: Request, response: Response) -> Response:
+    """Forget the note once a page has said it."""
+    if FLASH_COOKIE in request.cookies:
+        response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="strict",
+                               secure=request.url.scheme == "https")
+    return response
+
+
+def _to_step(seconds: float) -> str:
+    """Seconds for a number box with ``step="0.01"``, rounded down: Chromium refuses to submit a
+    value off the step (41.667), and rounding up could fall past the end of the file."""
+    return f"{math.floor(seconds * 100 + 1e-6) / 100:.2f}"
+
+
+def _seconds(text: str) -> float:
+    """Seconds as a form sends them; not a number is NaN, which the range check reports."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        return math.nan
+
+
+def _as_sent(text: str) -> str:
+    """A time as sent, put back in its number box on the step (or as sent, if not a number)."""
+    seconds = _seconds(text)
+    return _to_step(seconds) if math.isfinite(seconds) and seconds >= 0 else text
+
+
+def render_review(request: Request, viewer: Viewer, item_id: int, *, status_code: int = 200,
+                  form: str = "", problems: dict[str, str] | None = None,
+                  sent: dict[str, Any] | None = None) -> Response:
+    """The review page; after a refused form, that ``form`` filled in as ``sent``, with its
+    ``problems`` by field (and the first of them focused)."""
     app = request.app.state.bwv
     view = review.open_item(app.store, viewer.user, item_id)
     item, media = view.item, view.media
@@ -52,15 +143,44 @@ def review_page(request: Request, item_id: RowId, viewer: Viewer = Depends(role(
     who = review.actor(viewer.user)
     judged = app.store.flag_feedback_kinds([f.id for f in flags], reviewer=who)
     guidance = {flag.id: app.rubric.guidance_for(flag.category) for flag in flags}
-    return app.page(
-        request, "review.html", view=view, item=item, media=media, duration=duration,
-        window=window, lines=_lines(app.store, media.id, *window, item.start_s, item.end_s),
+    values: dict[str, dict[str, Any]] = {
+        "annotate": {"start_s": _to_step(item.start_s), "end_s": _to_step(item.end_s), "labels": [],
+                     "rating": "", "feedback": "", "teaching": False},
+        "missed": {"category": "", "note": ""},  # its range is the marks, annotate's
+        "dismiss": {"reason": ""}, "release": {"reason": ""},
+    }
+    errors: dict[str, dict[str, str]] = {name: {} for name in values}
+    focus = ""
+    if form:
+        sent = dict(sent or {})
+        if form == "missed":  # the missed moment's range is the marks, kept in annotate's boxes
+            values["annotate"].update({k: sent.pop(k) for k in ("start_s", "end_s") if k in sent})
+        values[form].update(sent)
+        errors[form] = dict(problems or {})
+        focus = next((f"{form}-{field}" for field in _FIELDS[form] if field in errors[form]), "")
+    response = app.page(
+        request, "review.html", status_code=status_code, view=view, item=item, media=media,
+        duration=duration, duration_step=_to_step(duration), window=window,
+        lines=_lines(app.store, media.id, *window, item.start_s, item.end_s),
         flags=flags, judged=judged, guidance=guidance, holds=review.holds(viewer.user, item),
         annotations=app.store.item_annotations(item_id, viewer_id=viewer.user.id),
         missed=app.store.missed_moments(media.id, reviewer=who),
         taxonomy=list(TAXONOMY), practice_labels=PRACTICE_LABELS,
         rubric_categories=[c.id for c in app.rubric.categories],
+        values=values, errors=errors, focus=focus, done=take_flash(request),
     )
+    return said_once(request, response)
+
+
+def problems_of(exc: InvalidRequestError) -> dict[str, str]:
+    """A refusal's problems by field; one that names no field is the form's."""
+    return exc.problems if isinstance(exc, review.FormProblems) else {"form": str(exc)}
+
+
+@router.get("/items/{item_id}")
+def review_page(request: Request, item_id: RowId, viewer: Viewer = Depends(role("tip"))) -> Response:
+    """Everything a TIP needs to review one interaction (they must hold or have reviewed it)."""
+    return render_review(request, viewer, item_id)
 
 
 @router.post("/items/{item_id}/reviewed")
@@ -68,30 +188,36 @@ async def mark_reviewed(request: Request, item_id: RowId,
                         viewer: Viewer = Depends(changing("tip"))) -> Response:
     """Finish the review: drafts are submitted, unmarked flags count as confirmed."""
     review.finish(request.app.state.bwv.store, viewer.user, item_id, status="reviewed")
-    return RedirectResponse("/queue", status_code=303)
+    return flash(RedirectResponse("/queue", status_code=303), request, "reviewed", item_id)
 
 
 @router.post("/items/{item_id}/dismiss")
-async def dismiss(request: Request, item_id: RowId,
-                  viewer: Viewer = Depends(changing("tip"))) -> Response:
-    """Close an item that needs no review."""
-    review.finish(request.app.state.bwv.store, viewer.user, item_id, status="dismissed")
-    return RedirectResponse("/queue", status_code=303)
+async def dismiss(request: Request, item_id: RowId, viewer: Viewer = Depends(changing("tip")),
+                  reason: str = Form("", max_length=2000)) -> Response:
+    """Close an item that needs no review, saying why (the queue shows it)."""
+    try:
+        review.finish(request.app.state.bwv.store, viewer.user, item_id, status="dismissed",
+                      reason=reason)
+    except InvalidRequestError as exc:
+        return render_review(request, viewer, item_id, status_code=400, form="dismiss",
+                             problems=problems_of(exc), sent={"reason": reason})
+    return flash(RedirectResponse("/queue", status_code=303), request, "dismissed", item_id)
 
 
-def annotation_input(start_s: float, end_s: float, labels: list[str], rating: str,
+def annotation_input(start_s: float | str, end_s: float | str, labels: list[str], rating: str,
                      feedback: str, teaching: str | None) -> review.AnnotationInput:
     """An annotation from form fields (rating may be blank: not rated).
 
-    The rating is ASCII digits or nothing: ``"²".isdigit()`` is true, but ``int("²")`` fails.
-    Its range is checked with the other fields, so every problem is listed together.
+    Times that are not numbers become NaN, and a rating that is not ASCII digits 0
+    (``"²".isdigit()`` is true, but ``int("²")`` fails): both are then refused by the checks
+    with the other fields, so every problem is listed together.
     """
     rating = rating.strip()
-    if rating and not (rating.isascii() and rating.isdigit()):
-        raise InvalidRequestError("the rating must be from 1 to 5")
+    number = int(rating) if rating.isascii() and rating.isdigit() else 0
     return review.AnnotationInput(
-        start_s=start_s, end_s=end_s, labels=review.labels_from(labels),
-        rating=int(rating) if rating else None, feedback=feedback,
+        start_s=_seconds(start_s) if isinstance(start_s, str) else start_s,
+        end_s=_seconds(end_s) if isinstance(end_s, str) else end_s,
+        labels=review.labels_from(labels), rating=number if rating else None, feedback=feedback,
         teaching=teaching in ("on", "1", "true"),
     )
 
@@ -99,27 +225,40 @@ def annotation_input(start_s: float, end_s: float, labels: list[str], rating: st
 @router.post("/items/{item_id}/annotations")
 async def add_annotation(
     request: Request, item_id: RowId, viewer: Viewer = Depends(changing("tip")),
-    start_s: float = Form(), end_s: float = Form(), labels: list[str] = Form(default=[]),
-    rating: str = Form("", max_length=2), feedback: str = Form("", max_length=20_000),
-    teaching: str | None = Form(None, max_length=10),
+    start_s: str = Form("", max_length=50), end_s: str = Form("", max_length=50),
+    labels: list[str] = Form(default=[]), rating: str = Form("", max_length=2),
+    feedback: str = Form("", max_length=20_000), teaching: str | None = Form(None, max_length=10),
 ) -> Response:
     """Save a new annotation on the held item."""
     value = annotation_input(start_s, end_s, labels, rating, feedback, teaching)
-    annotation_id = review.annotate(request.app.state.bwv.store, viewer.user, item_id, value)
-    return RedirectResponse(f"/items/{item_id}#annotation-{annotation_id}", status_code=303)
+    try:
+        annotation_id = review.annotate(request.app.state.bwv.store, viewer.user, item_id, value)
+    except InvalidRequestError as exc:
+        sent = {"start_s": _as_sent(start_s), "end_s": _as_sent(end_s), "labels": list(value.labels),
+                "rating": rating.strip(), "feedback": feedback, "teaching": value.teaching}
+        return render_review(request, viewer, item_id, status_code=400, form="annotate",
+                             problems=problems_of(exc), sent=sent)
+    response = RedirectResponse(f"/items/{item_id}#annotation-{annotation_id}", status_code=303)
+    return flash(response, request, "saved", annotation_id)
 
 
 @router.post("/items/{item_id}/missed")
 async def add_missed(
     request: Request, item_id: RowId, viewer: Viewer = Depends(changing("tip")),
-    category: str = Form(max_length=100), start_s: float = Form(), end_s: float = Form(),
-    note: str = Form("", max_length=2000),
+    category: str = Form(max_length=100), start_s: str = Form("", max_length=50),
+    end_s: str = Form("", max_length=50), note: str = Form("", max_length=2000),
 ) -> Response:
     """Record a moment the rubric should have flagged, in one of the rubric's categories."""
     app = request.app.state.bwv
-    review.add_missed(app.store, viewer.user, item_id, category=category, start_s=start_s,
-                      end_s=end_s, note=note.strip() or None, rubric=app.rubric)
-    return RedirectResponse(f"/items/{item_id}#missed", status_code=303)
+    try:
+        review.add_missed(app.store, viewer.user, item_id, category=category, start_s=_seconds(start_s),
+                          end_s=_seconds(end_s), note=note.strip() or None, rubric=app.rubric)
+    except InvalidRequestError as exc:
+        return render_review(request, viewer, item_id, status_code=400, form="missed",
+                             problems=problems_of(exc),
+                             sent={"category": category, "note": note, "start_s": _as_sent(start_s),
+                                   "end_s": _as_sent(end_s)})
+    return flash(RedirectResponse(f"/items/{item_id}#missed", status_code=303), request, "missed")
 
 
 @router.post("/flags/{flag_id}/feedback")
@@ -130,4 +269,5 @@ async def flag_feedback(request: Request, flag_id: RowId, viewer: Viewer = Depen
         raise InvalidRequestError("relevant must be yes or no")
     item_id = review.judge_flag(request.app.state.bwv.store, viewer.user, flag_id,
                                 relevant=relevant == "yes")
-    return RedirectResponse(f"/items/{item_id}#flag-{flag_id}", status_code=303)
+    return flash(RedirectResponse(f"/items/{item_id}#flag-{flag_id}", status_code=303), request,
+                 f"judged-{relevant}", flag_id)

@@ -6,7 +6,9 @@ reason), tick more words to redact, give time ranges to tone out, and draw boxes
 frame for what is not a face (a number plate, a letter). ``POST /teach/export``
 turns the form into a review (:mod:`pipeline.teach.review_doc`, the same checks as
 the CLI's review file) and builds the pack from it. A form with a problem, or a pack
-the check before writing stopped, comes back filled in, with the problem shown.
+the check before writing stopped, comes back filled in, each problem under its field
+(:mod:`reviewers.forms`). While a pack is built (about a second per second of footage)
+the page says so, and then that its download started (``static/teach.js``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -33,8 +36,14 @@ from pipeline.teach.pii import KINDS, word_list
 from pipeline.teach.review_doc import FORMAT, TEXTS, MomentTexts, read_review
 from pipeline.teach.verify import PackNotClean
 from reviewers.auth import Viewer, changing, role
+from reviewers.forms import FormErrors
+from reviewers.pages.annotations import render_search
 
 router = APIRouter()
+#: The cookie a download carries back to the page's script (teach.js): the token the script
+#: sent and the pack's file name. Not HttpOnly: the script reads it; it holds nothing secret.
+EXPORT_COOKIE = "bwv_export"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _RANGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:-|–|to)\s*(\d+(?:\.\d+)?)\s*(.*)")
 
 
@@ -43,42 +52,83 @@ def _export_request(
     annotation_ids: list[int] = Form(default=[]),
     reason: str = Form("", max_length=1000), recipient: str = Form("", max_length=1000),
 ) -> teach.ExportRequest:
-    """The moments chosen on the annotations page, for whom, to whom and why (checked; a
-    refusal is audited)."""
-    req = teach.ExportRequest(annotation_ids=tuple(annotation_ids), reason=reason, recipient=recipient,
-                              actor=review.actor(viewer.user), exporter=viewer.user.name,
-                              role=viewer.user.role)
-    teach.check_request(req, store=request.app.state.bwv.store)
-    return req
+    """The moments chosen on the annotations page, for whom, to whom and why (checked by the
+    route, which says what is wrong under each field)."""
+    return teach.ExportRequest(annotation_ids=tuple(annotation_ids), reason=reason, recipient=recipient,
+                               actor=review.actor(viewer.user), exporter=viewer.user.name,
+                               role=viewer.user.role)
+
+
+def _request_errors(req: teach.ExportRequest, store: Any) -> FormErrors:
+    """What is wrong with the moments, the reason and the recipient, by field (the refusal
+    audited, as :func:`pipeline.teach.moments.check_request` does)."""
+    errors = FormErrors()
+    try:
+        teach.check_request(req, store=store)
+    except InvalidRequestError as exc:
+        for field, value in (("export-reason", req.reason), ("export-recipient", req.recipient)):
+            what = field.removeprefix("export-")
+            if not value.strip():
+                errors.add(field, f"say the {what} for the export")
+            elif len(value) > teach.MAX_TEXT:
+                errors.add(field, f"the {what} must be at most {teach.MAX_TEXT} characters")
+        if not req.annotation_ids:
+            errors.add("export-ids", "tick at least one moment to export")
+        elif len(dict.fromkeys(req.annotation_ids)) > teach.MAX_MOMENTS:
+            errors.add("export-ids", str(exc).split("; ")[0])
+        if not errors:
+            errors.add("export-ids", str(exc))
+    return errors
 
 
 @router.post("/teach/review")
-async def review_page(request: Request,
-                      req: teach.ExportRequest = Depends(_export_request)) -> Response:
-    """The chosen moments with their proposed redactions, for the trainer to confirm."""
+async def review_page(request: Request, req: teach.ExportRequest = Depends(_export_request),
+                      search: str = Form("", max_length=2000)) -> Response:
+    """The chosen moments with their proposed redactions, for the trainer to confirm.
+
+    Without a moment, a reason or a recipient, the annotations page comes back as it was
+    (the same search, the same moments ticked), each problem under its field.
+    """
     app = request.app.state.bwv
+    errors = _request_errors(req, app.store)
+    if errors:
+        query = {k: v for k, v in parse_qsl(search, keep_blank_values=True)}
+        return render_search(request, request.state.viewer, query, query=search,
+                             ticked=req.annotation_ids, errors=errors,
+                             export={"reason": req.reason, "recipient": req.recipient})
     texts = await run_in_threadpool(partial(pack.proposals, actor=req.actor), app.instance, app.store,
                                     req.annotation_ids)
     app.store.audit(actor=req.actor, action="teach-review-viewed",
                     obj="annotations:" + ",".join(str(t.annotation_id) for t in texts))
-    return _render(request, texts, req, form={}, problems=[])
+    return _render(request, texts, req, form={}, errors=FormErrors())
 
 
 @router.post("/teach/export")
-async def export(request: Request, req: teach.ExportRequest = Depends(_export_request)) -> Response:
-    """Build the pack from the trainer's decisions and download it, or show what stopped it."""
+async def export(request: Request, req: teach.ExportRequest = Depends(_export_request),
+                 export_token: str = Form("", max_length=100)) -> Response:
+    """Build the pack from the trainer's decisions and download it, or show what stopped it.
+
+    The page's script sends ``export_token``; the download carries it back in a cookie the
+    script watches for, to say that the pack is built (without the script the form still
+    posts and the browser downloads the pack).
+    """
     app = request.app.state.bwv
+    errors = _request_errors(req, app.store)
+    if "export-ids" in errors:  # the moments are the page's own hidden fields: not a person's slip
+        raise InvalidRequestError(errors["export-ids"])
     form = await request.form()
     texts = await run_in_threadpool(partial(pack.proposals, actor=req.actor), app.instance, app.store,
                                     req.annotation_ids)
-    doc, problems = decisions_from_form(form, texts)
-    if not problems:
+    doc, found = decisions_from_form(form, texts)
+    for field, problem in found:
+        errors.add(field, problem)
+    if not errors:
         try:
             read_review(doc, texts, route="web app")
         except InvalidRequestError as exc:
-            problems.append(str(exc))
-    if problems:
-        return _render(request, texts, req, form=form, problems=problems, status_code=400)
+            errors.add("review-form", str(exc))
+    if errors:
+        return _render(request, texts, req, form=form, errors=errors, status_code=400)
     folder = Path(tempfile.mkdtemp(prefix="pack-", dir=app.instance.tmp_dir))
     out = folder / f"teaching-pack-{clock.now():%Y%m%d-%H%M%S}.zip"
     try:
@@ -88,15 +138,20 @@ async def export(request: Request, req: teach.ExportRequest = Depends(_export_re
             app.instance, app.store, req, out)
     except PackNotClean as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return _render(request, texts, req, form=form, status_code=422,
-                       problems=["The pack was not written: the check before writing found "
-                                 "personal details left in it. Add redactions at these times, "
-                                 "or leave the moment out: " + "; ".join(f.describe() for f in exc.findings)])
+        errors.add("review-form", "The pack was not written: the check before writing found "
+                   "personal details left in it. Add redactions at these times, or leave the "
+                   "moment out: " + "; ".join(f.describe() for f in exc.findings))
+        return _render(request, texts, req, form=form, status_code=422, errors=errors)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return FileResponse(out, media_type="application/zip", filename=out.name,
-                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+    response = FileResponse(out, media_type="application/zip", filename=out.name,
+                            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+    if _TOKEN.fullmatch(export_token):
+        response.set_cookie(EXPORT_COOKIE, f"{export_token}.{out.name}", max_age=300,
+                            samesite="strict", secure=request.url.scheme == "https",
+                            path="/teach")
+    return response
 
 
 @router.get("/teach/frame/{annotation_id}")
@@ -112,10 +167,12 @@ async def frame(request: Request, annotation_id: int, t: float = Query(0.0, ge=0
     return Response(jpeg, media_type="image/jpeg")
 
 
-def decisions_from_form(form: Any, texts: list[MomentTexts]) -> tuple[dict[str, Any], list[str]]:
+def decisions_from_form(form: Any, texts: list[MomentTexts]
+                        ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The review page's fields as a review document (the CLI file's format), and the problems
-    a person can fix in the form (a kept detail without a reason, a line that does not read)."""
-    problems: list[str] = []
+    a person can fix in the form (a kept detail without a reason, a line that does not read),
+    each with the id of its field."""
+    problems: list[tuple[str, str]] = []
     kept = set(form.getlist("keep"))
     moments = []
     for m in texts:
@@ -130,8 +187,8 @@ def decisions_from_form(form: Any, texts: list[MomentTexts]) -> tuple[dict[str, 
                 key = f"{aid}:{where}:{p.id}"
                 reason = str(form.get(f"reason:{key}") or "").strip()
                 if key in kept and not reason:
-                    problems.append(f"moment {aid}: say why the {p.kind.lower()} at "
-                                    f"{p.start_s:.1f} s stays unredacted")
+                    problems.append((f"reason-{key}", f"moment {aid}: say why the {p.kind.lower()} "
+                                                      f"at {p.start_s:.1f} s stays unredacted"))
                 proposed.append({"id": p.id, "redact": key not in kept, "reason": reason})
             ticked = sorted({int(v) for v in form.getlist(f"add:{aid}:{where}") if str(v).isdigit()})
             added = [{"words": run, "kind": kind} for run in _runs(ticked)]
@@ -140,8 +197,8 @@ def decisions_from_form(form: Any, texts: list[MomentTexts]) -> tuple[dict[str, 
             if line.strip():
                 got = _RANGE.fullmatch(line)
                 if got is None or got.group(3).strip():
-                    problems.append(f"moment {aid}, time ranges line {n}: write START-END in seconds, "
-                                    "such as 12.5-14")
+                    problems.append((f"times-{aid}", f"moment {aid}, time ranges line {n}: write "
+                                                      "START-END in seconds, such as 12.5-14"))
                 else:
                     entry["speech"]["added"].append(
                         {"start_s": float(got.group(1)), "end_s": float(got.group(2)), "kind": kind})
@@ -149,9 +206,9 @@ def decisions_from_form(form: Any, texts: list[MomentTexts]) -> tuple[dict[str, 
             if line.strip():
                 box = _box_line(line)
                 if box is None:
-                    problems.append(f"moment {aid}, boxes line {n}: write START-END X Y WIDTH HEIGHT "
-                                    "(seconds, then fractions of the picture), such as "
-                                    "0-8 0.40 0.70 0.20 0.08 number plate")
+                    problems.append((f"boxes-{aid}", f"moment {aid}, boxes line {n}: write START-END "
+                                     "X Y WIDTH HEIGHT (seconds, then fractions of the picture), "
+                                     "such as 0-8 0.40 0.70 0.20 0.08 number plate"))
                 else:
                     entry["boxes"].append(box)
         moments.append(entry)
@@ -182,7 +239,7 @@ def _box_line(line: str) -> dict[str, Any] | None:
 
 
 def _render(request: Request, texts: list[MomentTexts], req: teach.ExportRequest, *, form: Any,
-            problems: list[str], status_code: int = 200) -> Response:
+            errors: FormErrors, status_code: int = 200) -> Response:
     app = request.app.state.bwv
     moments = []
     for m in texts:
@@ -199,4 +256,5 @@ def _render(request: Request, texts: list[MomentTexts], req: teach.ExportRequest
     ticked = {key: set(form.getlist(key)) for key in form} if form else {}
     return app.page(request, "teach_review.html", status_code=status_code, moments=moments,
                     request_=req, form=form or {}, ticked=ticked, kept=set(ticked.get("keep", ())),
-                    problems=problems, kinds=KINDS)
+                    form_errors=errors, kinds=KINDS,
+                    footage_s=sum(m.duration_s for m in texts))

@@ -1,8 +1,15 @@
-// The review page: transcript follows the video, clicks seek, keys mark and save.
+// The queue and the review page: the note a change left is said; the transcript follows the
+// video, clicks seek, keys play, skip, mark and save (unless the user turns the keys off).
 // Loaded from /static (the Content-Security-Policy forbids inline script).
 "use strict";
 
 (function () {
+  // "Item 12 marked reviewed.": focused, so a screen reader says it and the keyboard goes on
+  // from there. A note said inside the element a #fragment names is not focusable itself: the
+  // browser focuses that element (reviewers/pages/review.py, Said).
+  const note = document.getElementById("status-message");
+  if (note && note.hasAttribute("tabindex") && !document.querySelector("[autofocus]")) note.focus();
+
   const player = document.getElementById("player");
   if (!player) return;
   const words = Array.from(document.querySelectorAll("#transcript .w"));
@@ -11,11 +18,15 @@
   const markIn = document.getElementById("mark-in");
   const markOut = document.getElementById("mark-out");
   const form = document.getElementById("annotate");
+  const speed = document.getElementById("speed");
+  const keysOn = document.getElementById("shortcuts-on");
+  const KEYS_STORED = "bwv-review-shortcuts";
   let current = null;
 
   function seek(seconds) {
     if (!Number.isFinite(seconds)) return;
-    player.currentTime = Math.max(0, seconds);
+    const end = Number.isFinite(player.duration) ? player.duration : Infinity;
+    player.currentTime = Math.min(end, Math.max(0, seconds));
     highlight();
   }
 
@@ -61,9 +72,17 @@
     }
   }
 
+  // The boxes take hundredths (step="0.01": Chromium will not submit 41.667), rounded down and
+  // never past the end of the file, which the server would refuse.
+  function stepped(seconds) {
+    const end = parseFloat(player.dataset.duration);
+    const t = Number.isFinite(end) ? Math.min(seconds, end) : seconds;
+    return (Math.floor(Math.max(0, t) * 100 + 1e-6) / 100).toFixed(2);
+  }
+
   function setMark(input, copyClass) {
     if (!input) return;
-    input.value = player.currentTime.toFixed(2);
+    input.value = stepped(player.currentTime);
     document.querySelectorAll("." + copyClass).forEach((el) => { el.value = input.value; });
     placeTimeline();
   }
@@ -100,21 +119,58 @@
   if (btnIn) btnIn.addEventListener("click", () => setMark(markIn, "copy-in"));
   if (btnOut) btnOut.addEventListener("click", () => setMark(markOut, "copy-out"));
 
+  if (speed) speed.addEventListener("change", () => {
+    const rate = parseFloat(speed.value) || 1;
+    player.defaultPlaybackRate = rate;  // kept when the browser reloads the footage
+    player.playbackRate = rate;
+  });
+
+  // WCAG 2.1.4: single-key shortcuts can be turned off, and the choice is remembered.
+  function storedKeys() {
+    try { return localStorage.getItem(KEYS_STORED) !== "off"; } catch (e) { return true; }
+  }
+  function showKeys() {
+    document.querySelectorAll(".key-hint").forEach((el) => { el.hidden = !keysOn.checked; });
+  }
+  if (keysOn) {
+    keysOn.checked = storedKeys();
+    keysOn.addEventListener("change", () => {
+      try { localStorage.setItem(KEYS_STORED, keysOn.checked ? "on" : "off"); } catch (e) { /* private mode */ }
+      showKeys();
+    });
+    showKeys();
+  }
+
+  // Whether the focused element does something itself with this key: typing in a box or a
+  // select's type-ahead; Space and Enter press a button, a summary or a link; Space on the
+  // video is its own controls' play/pause (a second toggle here would undo it).
+  function usesKey(target, key) {
+    if (!(target instanceof Element)) return false;
+    if (target.isContentEditable) return true;
+    const tag = target.tagName.toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select") return true;
+    if (key !== " " && key !== "Enter") return false;
+    return tag === "button" || tag === "summary" || tag === "a" || tag === "video"
+      || target.getAttribute("role") === "button";
+  }
+
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const tag = (event.target.tagName || "").toLowerCase();
-    if (tag === "input" || tag === "textarea" || tag === "select") return;
-    const key = event.key.toLowerCase();
+    if (keysOn && !keysOn.checked) return;
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (usesKey(event.target, event.key)) return;
+    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
     if (key === " " || key === "k") {
-      if (player.paused) { player.play(); } else { player.pause(); }
+      if (!event.repeat) { if (player.paused) { player.play(); } else { player.pause(); } }
     } else if (key === "j") {
       seek(player.currentTime - 5);
-    } else if (key === "i") {
+    } else if (key === "l") {
+      seek(player.currentTime + 5);
+    } else if (key === "i" && markIn) {
       setMark(markIn, "copy-in");
-    } else if (key === "o") {
+    } else if (key === "o" && markOut) {
       setMark(markOut, "copy-out");
-    } else if (key === "s") {
-      if (form) form.requestSubmit();
+    } else if (key === "s" && form) {
+      if (!event.repeat) form.requestSubmit();
     } else {
       return;
     }
