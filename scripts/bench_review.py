@@ -20,7 +20,7 @@ GIL), each under uvicorn with one worker, on free ports of 127.0.0.1:
 
 The bench signs in as a TIP through the login form, claims 200 items through
 the store, and with one keep-alive ``httpx.Client`` times, after 20 warm-up
-requests of each, 200 ``GET /queue`` (default, status, family, category,
+requests of each, 200 ``GET /queue`` (default, status, family, category, search,
 date and "mine" filters, sort by newest, pages 2 and 3) and 200
 ``GET /items/{id}`` over the claimed items, each followed by the same-sized
 baseline request. Every timed response must be a 200 with the expected
@@ -293,7 +293,8 @@ def queue_requests(store: Store, user_id: int) -> list[Request]:
     month_ago = (date.today() - timedelta(days=30)).isoformat()
     variants = ["", "status=all", "family=disclosure", "page=2", "category=concern.threat",
                 "sort=newest", f"date_from={month_ago}", "status=all&page=3",
-                "family=practice&page=2", "mine=1", "status=reviewed", "category=harm.self&status=all"]
+                "family=practice&page=2", "mine=1", "status=reviewed", "category=harm.self&status=all",
+                "q=the", "q=kitchen&status=all", "q=he+said&family=disclosure"]  # the search box
     out = []
     for query in variants:
         args = {k: v[-1] for k, v in parse_qs(query).items()}
@@ -302,7 +303,7 @@ def queue_requests(store: Store, user_id: int) -> list[Request]:
             viewer, status=args.get("status", "open"), category=args.get("category", ""),
             family=args.get("family", ""), mine=args.get("mine") == "1",
             date_from=date.fromisoformat(args["date_from"]) if "date_from" in args else None,
-            date_to=None, sort=args.get("sort", "priority"))
+            date_to=None, sort=args.get("sort", "priority"), text=args.get("q", ""))
         rows, total = store.queue_page(flt, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
         want = [str(r.id) for r in rows]
 
