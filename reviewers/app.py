@@ -44,7 +44,7 @@ from pipeline.review import proxy
 from pipeline.review.accounts import RateLimited, SessionPolicy
 from pipeline.review.devices import DeviceKey, load_device_key
 from pipeline.store import Store, open_instance
-from reviewers.auth import NotSignedIn
+from reviewers.auth import COOKIE, NotSignedIn, current_viewer
 from reviewers.security import SecurityHeaders, client_of, secure
 
 log = logging.getLogger("bwv.reviewers")
@@ -64,8 +64,12 @@ class ReviewApp:
     devices: DeviceKey
 
     def page(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        """Render a page template; the viewer and CSRF token are added when signed in."""
+        """Render a page template; the viewer and CSRF token are added when signed in. A form
+        sent back with its problems (a status of 400 or more, not the error page) is a refusal:
+        audited with the problems."""
         viewer = getattr(request.state, "viewer", None)
+        if status_code >= 400 and name != "error.html":
+            audit_refusal(request, status_code, "form sent back: " + _problems_of(context))
         context.setdefault("viewer", viewer)
         context.setdefault("csrf_token", viewer.csrf_token if viewer else "")
         context.setdefault("version", __version__)
@@ -136,7 +140,9 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
     @app.exception_handler(BwvError)
     async def bwv_error(request: Request, exc: BwvError) -> Response:
         status = _status_of(exc)
-        if status in (403, 404) and not exc.audited:  # CSRF and origin failures are 403s too
+        # CSRF and origin failures are 403s too; a request without a session is a 401 (a
+        # failed sign-in is audited by the sign-in itself, as is a refused export).
+        if (status in (400, 403, 404, 409) or isinstance(exc, NotSignedIn)) and not exc.audited:
             audit_refusal(request, status, str(exc))
         if isinstance(exc, NotSignedIn):
             if request.method == "GET" and "/media" not in request.url.path:
@@ -153,6 +159,8 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "the request was not understood"
+        if 400 <= exc.status_code < 500:  # no such page, or not by this method
+            audit_refusal(request, exc.status_code, message)
         return app.state.bwv.page(request, "error.html", status_code=exc.status_code,
                                   title=_TITLES.get(exc.status_code, "Error"), message=message)
 
@@ -164,6 +172,7 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
             f"{'.'.join(str(p) for p in err['loc'][1:]) or 'request'}: {err['msg']}"
             for err in exc.errors()
         )
+        audit_refusal(request, 422, problems)
         return app.state.bwv.page(request, "error.html", status_code=422,
                                   title="Invalid request", message=problems)
 
@@ -201,6 +210,15 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
     return app
 
 
+def _problems_of(context: dict[str, Any]) -> str:
+    """The problems a page shows with its form, in one line."""
+    said: list[str] = []
+    for value in (context.get("form_errors"), *dict(context.get("errors") or {}).values()):
+        if isinstance(value, dict):
+            said += [str(v) for v in value.values()]
+    return "; ".join(said) or "see the page"
+
+
 def audit_refusal(request: Request, status: int, reason: str) -> None:
     """One audit row for a refused request: ``refused``, by ``web:NAME`` (or ``anonymous:``
     and the client's address), the path as the object, and the status, method and reason.
@@ -208,6 +226,11 @@ def audit_refusal(request: Request, status: int, reason: str) -> None:
     A failure to write it is logged and the refusal still sent: refusing is what matters.
     """
     viewer = getattr(request.state, "viewer", None)
+    if viewer is None and request.cookies.get(COOKIE):  # refused before a route looked: who?
+        try:
+            viewer = current_viewer(request)
+        except Exception:  # noqa: BLE001 - no session, or the store failing: anonymous then
+            viewer = None
     who = (f"web:{viewer.user.name}" if viewer is not None
            else f"anonymous:{client_of(request)}")
     try:

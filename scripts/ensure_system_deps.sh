@@ -2,7 +2,7 @@
 # Make sure the Debian packages named on the command line are installed.
 # As root they are installed with apt-get; otherwise this stops with the exact command to run.
 set -euo pipefail
-declare -A provides=([ffmpeg]=ffprobe [espeak-ng]=espeak-ng [sox]=sox [flite]=flite [chromium]=chromium [postgresql]=pg_ctlcluster)
+declare -A provides=([ffmpeg]=ffprobe [espeak-ng]=espeak-ng [sox]=sox [flite]=flite [chromium]=chromium [postgresql]=pg_ctlcluster [nodejs]=node)
 missing=()
 for pkg in "$@"; do
     cmd=${provides[$pkg]:-$pkg}

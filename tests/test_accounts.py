@@ -220,3 +220,15 @@ def test_serve_answers_with_the_sign_in_page_and_refuses_the_rest(tmp_path: Path
         server.terminate()
         server.wait(timeout=10)
     assert f"http://127.0.0.1:{port}/" in server.stdout.read()
+
+
+def test_a_password_with_a_control_character_is_refused() -> None:
+    """A NUL (or tab, newline, escape) in a new password sets one no browser can type: refused
+    before it is scored (an attacker's finding: an admin's reset took one)."""
+    from pipeline.errors import InvalidRequestError
+    from pipeline.review.accounts import check_password
+
+    check_password("Violet-otter drumming-47")
+    for bad in ("Violet-otter\x00drumming-47", "Violet-otter\tdrumming-47", "Violet-otter\x1bdrumming-47"):
+        with pytest.raises(InvalidRequestError, match="may not hold control characters"):
+            check_password(bad)

@@ -144,6 +144,10 @@ def _forms(page: Page, url: str) -> None:
     assert page.input_value("#feedback") == "Asked about safety late."
     assert page.locator("#annotate input[name=rating][value='2']").is_checked()
     _focus_moves_to(page, "input#[labels]")  # the first label, to choose one
+    # ... and in sight once the video's size is known (it pushes the form down as it loads).
+    wait_until(page, f"() => {PLAYER}.readyState >= 1")
+    wait_until(page, "() => { const r = document.getElementById('annotate-labels-error')"
+                     ".getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
     # A backwards range, typed; Enter in the To box sends the form.
     page.keyboard.press("Space")  # ticks the focused label
     page.fill("#mark-in", "15")

@@ -68,6 +68,9 @@ def test_the_queue_searches_names_and_quotes_and_keeps_who_closed_an_item_and_wh
     assert (row(first).reason, row(first).reason_by) == (None, "ada")
     assert store.claim_item(first, tip) and store.release_item(first, tip, reason="end of shift")
     assert (row(first).status, row(first).reason, row(first).reason_by) == ("new", "end of shift", "alice")
+    # "Next" does not hand alice straight back what she released (others still get it first).
+    assert first == store.next_open_item() == store.next_open_item(not_released_by=admin)
+    assert store.next_open_item(not_released_by=tip) == ({item_a, item_b} - {first}).pop()
     assert store.claim_item(first, tip)
     assert store.finish_item(first, tip, status="dismissed", reason="a test call")
     assert (row(first).reviewer, row(first).reason, row(first).reason_by) == ("alice", "a test call", "alice")

@@ -942,7 +942,7 @@ def test_captions_are_the_transcript_for_whoever_may_watch_the_footage(app, stor
         ("web:alice", f"media:{store.item_view(hostile).media.id}", f"review_item:{hostile}"),
     ]
     assert [r.actor for r in reversed(rows) if r.action == "refused" and r.object == url] == [
-        "web:bob", "web:tom", "web:ada"]
+        "web:bob", "web:tom", "web:ada", "anonymous:not-an-address"]  # the 401 too
     # Once she has reviewed it, she may still watch it, captions too.
     assert alice.post(f"/items/{item}/reviewed").status_code == 303
     assert alice.get(url).status_code == 200
@@ -1019,3 +1019,57 @@ def test_notes_after_a_change_are_said_once_where_the_page_lands(app, store, wor
     # A forged note says nothing.
     alice.http.cookies.set("bwv_done", "<b>owned</b>")
     assert "owned" not in alice.get(f"/items/{item}").text
+
+
+def test_another_tips_closed_item_is_refused_without_sending_them_to_claim_it(app, store, world) -> None:
+    """An item another TIP reviewed or dismissed cannot be claimed: the refusal says what
+    happened to it, not "claim it from the queue first" (a tester's finding)."""
+    item, users = world["item"], world["users"]
+    bob = Client(app, "bob")
+    assert "claim it from the queue first" in bob.get(f"/items/{item}").text  # open: claimable
+    assert store.finish_item(item, users["alice"], status="dismissed", reason="a test call")
+    for url in (f"/items/{item}", f"/items/{item}/media/captions.vtt"):
+        refused = bob.get(url)
+        assert refused.status_code == 403, url
+        assert f"review item {item} was dismissed by another TIP" in refused.text, url
+        assert "claim it" not in refused.text, url
+
+
+def test_queue_dates_the_wrong_way_round_say_so_by_the_box(app, world) -> None:
+    """From after To is a slip to point out, as the annotations and audit searches do, not an
+    empty queue that looks like nothing is waiting (a tester's finding)."""
+    alice = Client(app, "alice")
+    page = alice.get("/queue", params={"date_from": "2026-12-31", "date_to": "2026-01-01"})
+    assert page.status_code == 400 and 'role="alert"' in page.text
+    assert "To (2026-01-01) is before from (2026-12-31): swap them" in page.text
+    assert 'id="queue-to" value="2026-01-01" aria-invalid="true" aria-describedby="queue-to-error"' in page.text
+    assert alice.get("/queue", params={"date_from": "2026-01-01", "date_to": "2026-01-01"}).status_code == 200
+
+
+def test_what_an_attacker_found_is_refused_and_every_refusal_audited(app, store, world) -> None:
+    """An attacker's findings: a reason of only control, zero-width or direction characters
+    dismissed an item (and put raw escapes in the audit log); refusals of unknown pages, of
+    ids out of range, of the signed-out and of forms sent back left no audit row."""
+    item, users = world["item"], world["users"]
+    alice = Client(app, "alice")
+    for reason in ("\x1b\x07\x08", "\u200b\u200b", "ok\x1b[31mred\x07", "\u202e\u2066", "-- ..."):
+        sent = alice.post(f"/items/{item}/dismiss", {"reason": reason})
+        assert sent.status_code == 400, reason
+        assert "visible characters" in sent.text or "say in words why" in sent.text, reason
+    assert store.item_view(item).item.status == "claimed"
+    before = store.audit_page(offset=0, limit=1, action="refused")[1]
+    assert alice.get("/no/such/page").status_code == 404
+    assert alice.get(f"/items/{item}/media/captions.VTT").status_code == 404
+    assert alice.get("/items/abc/media/captions.vtt").status_code == 422
+    assert Client(app).get(f"/items/{item}/media").status_code == 401
+    assert alice.post(f"/items/{item}/release", {"reason": " "}).status_code == 400
+    rows = store.audit_page(offset=0, limit=20, action="refused")[0]
+    assert store.audit_page(offset=0, limit=1, action="refused")[1] == before + 5
+    said = [(r.actor, r.object, r.detail.split(":")[0]) for r in reversed(rows[:5])]
+    assert said == [("web:alice", "/no/such/page", "404 GET"),
+                    ("web:alice", f"/items/{item}/media/captions.VTT", "404 GET"),
+                    ("web:alice", "/items/abc/media/captions.vtt", "422 GET"),
+                    ("anonymous:not-an-address", f"/items/{item}/media", "401 GET"),
+                    ("web:alice", f"/items/{item}/release", "400 POST")], said
+    assert "say why you release this item" in rows[0].detail
+    assert users["alice"]

@@ -491,6 +491,15 @@ def test_trainers_get_the_pack_and_never_the_footage(home: Path) -> None:
     assert re.search(rf'name="keep" value="{re.escape(keep)}" checked', again.text)
     bad_line = tom.post("/teach/export", {**form, f"times:{ids['audio']}": "soon"})
     assert bad_line.status_code == 400 and "time ranges line 1: write START-END in seconds" in bad_line.text
+    past_the_end = tom.post("/teach/export", {**form, f"times:{ids['audio']}": "3-99",
+                                              f"boxes:{ids['audio']}": "0-99 0 0 1 1 x"})
+    assert past_the_end.status_code == 400
+    assert re.search(r"time ranges line 1: the range must start before it ends, within the clip's "
+                     r"\d+\.\d s \(0-\d+\.\d\)", html.unescape(past_the_end.text)), past_the_end.text
+    assert "boxes line 1: the time must start before it ends" in past_the_end.text
+    assert "moments[0]" not in past_the_end.text  # the review file's paths are not for the page
+    many = tom.post("/teach/export", {**form, f"times:{ids['audio']}": "0.1-0.2\n" * 201})
+    assert many.status_code == 400 and f"moment {ids['audio']}: at most 200 time ranges" in many.text
     response = tom.post("/teach/export", {**form, f"times:{ids['audio']}": "0.2-0.6"})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/zip"
@@ -907,3 +916,36 @@ def test_audio_that_cannot_be_heard_says_which_and_why(tmp_path: Path) -> None:
         listen(never, bad, why="the audio of media 7 for its second hearing")
     with pytest.raises(MediaError, match=r"^cannot prepare the pack's audio for its check: "):
         listen(never, bad)
+
+
+def test_a_face_the_check_finds_is_offered_as_a_box_to_blur(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the web, a pack the second detector stopped for a face comes back with that face's
+    box (over the time it was found) in the moment's boxes to blur, so a trainer who sees no
+    face in the preview frame is not left stuck; building again with the page as it came back
+    writes the pack, the face blurred by the box."""
+    from test_review_app import Client
+
+    from pipeline.teach import pack as teaching
+    from pipeline.teach.face_detector import FaceDetector
+    from reviewers.app import create_app
+
+    annotation = _ids(home)["video"]
+    monkeypatch.setattr(teaching, "_face_detector", lambda: FaceDetector(threshold=0.999999))
+    tom = Client(create_app(resolve_instance(home)), "tom")
+    form = {"annotation_ids": [str(annotation)], "reason": "r", "recipient": "t"}
+    page = tom.post("/teach/export", form)
+    assert page.status_code == 422 and "face in the picture at" in page.text
+    boxes = re.search(rf'<textarea name="boxes:{annotation}"[^>]*>([^<]*)</textarea>', page.text)
+    assert boxes is not None
+    lines = html.unescape(boxes.group(1)).splitlines()
+    assert len(lines) > 1 and all(
+        re.fullmatch(r"\d+\.\d\d-\d+\.\d\d( [01]\.\d{3}){4} face found by the check", line)
+        for line in lines), lines
+    sizes = [float(w) * float(h) for *_, w, h in (line.split()[:5] for line in lines)]
+    assert min(sizes) < 0.5, lines  # each second's box follows the face, not the whole picture
+    again = tom.post("/teach/export", {**form, f"boxes:{annotation}": boxes.group(1)})
+    assert again.status_code == 200, again.text[-2000:]
+    with zipfile.ZipFile(io.BytesIO(again.content)) as z:
+        manifest = json.loads(z.read(f"moment-{annotation}/manifest.json"))
+    assert manifest["redaction"]["faces"]["frames_with_boxes"] > 0
+    assert manifest["redaction"]["faces"]["checked_before_writing"]["passed"]

@@ -21,6 +21,7 @@ import logging
 import math
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -109,6 +110,9 @@ def check_password(password: str, *, name: str = "") -> None:
         raise InvalidRequestError(f"the password must have at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         raise InvalidRequestError(f"the password must have at most {MAX_PASSWORD} characters")
+    if any(unicodedata.category(c) == "Cc" for c in password):
+        raise InvalidRequestError("the password may not hold control characters (such as NUL, "
+                                  "tab or newline): no one could type it to sign in")
     result = zxcvbn(password[:_SCORED], user_inputs=[name, *_APP_WORDS] if name else _APP_WORDS)
     if result["score"] < MIN_STRENGTH:
         advice = [result["feedback"]["warning"], *result["feedback"]["suggestions"]]

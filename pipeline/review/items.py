@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,13 @@ def check_reason(reason: str | None, *, doing: str) -> str:
     why = (reason or "").strip()
     if not why:
         raise FormProblems([("reason", f"say why you {doing} this item")])
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in why):
+        # Escapes, bells, zero-width and direction marks: invisible on the page, and a terminal
+        # reading the audit log would act on them.
+        raise FormProblems([("reason", "the reason may hold only visible characters and spaces "
+                                       "(no control, zero-width or direction characters)")])
+    if not any(c.isalnum() for c in why):
+        raise FormProblems([("reason", f"say in words why you {doing} this item")])
     if len(why) > MAX_REASON:
         raise FormProblems([("reason", f"the reason must be at most {MAX_REASON} characters")])
     return why
@@ -121,11 +129,19 @@ def holds(user: db.UserAccount, item: db.ReviewItem) -> bool:
     return user.role == "tip" and item.status == "claimed" and item.claimed_by == user.id
 
 
+def _not_yours(item: db.ReviewItem) -> str:
+    """Why a TIP may not open an item, and what they can do: only an open item can be claimed."""
+    if item.status in ("new", "claimed"):
+        return f"review item {item.id} is not yours: claim it from the queue first"
+    return (f"review item {item.id} was {item.status} by another TIP: only they, and trainers "
+            "through its annotations, see it")
+
+
 def open_item(store: Store, user: db.UserAccount, item_id: int) -> ItemView:
     """The item for its review page, audited as a view."""
     view = store.item_view(item_id)
     if not may_view_item(user, view.item):
-        raise ForbiddenError(f"review item {item_id} is not yours: claim it from the queue first")
+        raise ForbiddenError(_not_yours(view.item))
     store.audit(actor=actor(user), action="view", obj=f"review_item:{item_id}")
     return view
 
@@ -152,11 +168,12 @@ def claim(store: Store, user: db.UserAccount, item_id: int) -> None:
 
 
 def claim_next(store: Store, user: db.UserAccount) -> int | None:
-    """Claim the most urgent item nobody holds (the queue's first row); its id, or None when
-    there is none. If someone takes it first, the next one is tried."""
+    """Claim the most urgent item nobody holds (the queue's first row; items this TIP released
+    come last); its id, or None when there is none. If someone takes it first, the next one is
+    tried."""
     _require_tip(user)
     for _ in range(10):
-        item_id = store.next_open_item()
+        item_id = store.next_open_item(not_released_by=user.id)
         if item_id is None:
             return None
         if store.claim_item(item_id, user.id):
@@ -334,7 +351,7 @@ def item_captions(store: Store, user: db.UserAccount, item_id: int) -> str:
     """
     view = store.item_view(item_id)
     if not may_view_item(user, view.item):
-        raise ForbiddenError(f"review item {item_id} is not yours: claim it from the queue first")
+        raise ForbiddenError(_not_yours(view.item))
     store.audit(actor=actor(user), action="captions", obj=f"media:{view.media.id}",
                 detail=f"review_item:{item_id}")
     return captions_vtt(store.load_segments(view.media.id))

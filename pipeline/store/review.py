@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import aliased
 
@@ -157,12 +157,17 @@ class ReviewQueries(Queries):
             for item, created, duration, name, holder_name, reviewer_name, closer_name in rows
         ], total
 
-    def next_open_item(self) -> int | None:
-        """The id of the most urgent item nobody holds (the queue's first row), if any."""
+    def next_open_item(self, *, not_released_by: int | None = None) -> int | None:
+        """The id of the most urgent item nobody holds (the queue's first row), if any; with
+        ``not_released_by``, items that user gave back come last (they released them for a
+        reason: "next" should not hand them straight back)."""
+        order: list[Any] = [db.ReviewItem.priority.desc(), db.ReviewItem.id]
+        if not_released_by is not None:
+            theirs = and_(db.ReviewItem.reason_by == not_released_by, db.ReviewItem.reason.is_not(None))
+            order.insert(0, case((theirs, 1), else_=0))
         with self.session() as s:
             return s.scalar(
-                select(db.ReviewItem.id).where(db.ReviewItem.status == "new")
-                .order_by(db.ReviewItem.priority.desc(), db.ReviewItem.id).limit(1)
+                select(db.ReviewItem.id).where(db.ReviewItem.status == "new").order_by(*order).limit(1)
             )
 
     def media_to_review(self) -> list[db.Media]:

@@ -14,9 +14,9 @@ refusal or stop, writes an audit row.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -305,16 +305,55 @@ def _second_detector() -> Any:
 def _check_frames(annotation_id: int, clip: Path) -> tuple[list[Finding], dict[str, Any]]:
     """The written clip through the second face detector (BlazeFace): a face it finds in two
     checked frames in a row (a quarter of a second apart at most) is a finding, so a face on
-    screen for half a second or more is always caught and a one-frame glimmer is not."""
+    screen for half a second or more is always caught and a one-frame glimmer is not.
+
+    Each run of checked frames with a face is one finding, with a box for each second of it
+    that covers every box found then (widened by a quarter of its size on each side) from one
+    checked frame before to one after, for the trainer to blur if it is a face CenterFace missed.
+    """
     from pipeline.teach.face_check import check_clip
 
     with _SECOND_DETECTOR_LOCK:  # LiteRT's interpreter serves one caller at a time
         checked = check_clip(clip, detector=_second_detector())
-    frames = sorted({f.frame for f in checked.findings})
-    repeated = [b for a, b in itertools.pairwise(frames) if b - a == checked.every]
-    findings = [Finding(annotation_id, "picture", "face", round(b / checked.fps, 2))
-                for b in repeated[:1]]
+    runs: list[list[Any]] = []
+    for found in sorted(checked.findings, key=lambda f: f.frame):
+        last = runs[-1][-1].frame if runs else None
+        if last is not None and found.frame - last in (0, checked.every):
+            runs[-1].append(found)
+        else:
+            runs.append([found])
+    findings = []
+    for run in runs:
+        if run[-1].frame == run[0].frame:
+            continue  # one checked frame: a glimmer, not a finding
+        frames = sorted({f.frame for f in run})
+        boxes = [_cover([f for f in run if f.frame in chunk], checked)
+                 for chunk in (frames[i:i + _BOX_FRAMES] for i in range(0, len(frames), _BOX_FRAMES))]
+        findings.append(Finding(annotation_id, "picture", "face", round(frames[1] / checked.fps, 2),
+                                boxes=tuple(boxes)))
     return findings, {**checked.describe(), "rule": "a face in two checked frames in a row"}
+
+
+#: Checked frames one box of a finding covers: about a second at 25 fps, so a box follows a
+#: face that moves.
+_BOX_FRAMES = 4
+
+
+def _cover(found: list[Any], checked: Any) -> tuple[float, float, float, float, float, float]:
+    """One box over these findings (widened by a quarter on each side), from one checked frame
+    before the first to one after the last, clipped to the clip: times in seconds, sizes as
+    fractions of the picture, rounded inwards to what a box line writes."""
+    x1, y1 = min(f.box[0] for f in found), min(f.box[1] for f in found)
+    x2, y2 = max(f.box[2] for f in found), max(f.box[3] for f in found)
+    dx, dy = (x2 - x1) / 4, (y2 - y1) / 4
+    left = math.floor(max(0.0, (x1 - dx) / checked.width) * 1000) / 1000
+    top = math.floor(max(0.0, (y1 - dy) / checked.height) * 1000) / 1000
+    right, bottom = min(1.0, (x2 + dx) / checked.width), min(1.0, (y2 + dy) / checked.height)
+    step = checked.every / checked.fps
+    start = max(0.0, min(f.time_s for f in found) - step)
+    end = min(max(f.time_s for f in found) + step, checked.frames_total / checked.fps)
+    return (math.floor(start * 100) / 100, math.floor(end * 100) / 100, left, top,
+            math.floor((right - left) * 1000) / 1000, math.floor((bottom - top) * 1000) / 1000)
 
 
 @cache

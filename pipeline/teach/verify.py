@@ -58,9 +58,12 @@ class Finding:
     """Something personal found in a pack about to be written: where, what kind, when."""
 
     moment: int  # the annotation id
-    where: str  # "audio", "subtitles" or "handout"
+    where: str  # "audio", "subtitles", "handout" or "picture"
     kind: str
     at_s: float | None  # seconds into the moment's clip (None for the handout's feedback)
+    #: For a face in the picture: regions that cover it while it was found, as a trainer's
+    #: boxes (``start_s, end_s, x, y, width, height``; times in the clip, sizes as fractions).
+    boxes: tuple[tuple[float, float, float, float, float, float], ...] = ()
 
     def describe(self) -> str:
         """One line for the trainer, without the words themselves."""

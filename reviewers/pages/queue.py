@@ -14,6 +14,7 @@ from pipeline.store.review import QueueFilter
 from pipeline.store.schema import ITEM_STATES
 from pipeline.taxonomy import TAXONOMY
 from reviewers.auth import Viewer, changing, role
+from reviewers.forms import FormErrors
 from reviewers.inputs import FilterDay, RowId
 from reviewers.pages.review import flash, problems_of, render_review, said_once, take_flash
 
@@ -67,7 +68,11 @@ def queue_page(
     app = request.app.state.bwv
     flt = queue_filter(viewer, status=status, category=category, family=family, mine=mine,
                        date_from=date_from, date_to=date_to, sort=sort, text=q)
-    rows, total = app.store.queue_page(flt, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    errors = FormErrors()
+    if date_from and date_to and date_to < date_from:  # the form back, the problem by the box
+        errors.add("queue-to", f"To ({date_to}) is before from ({date_from}): swap them")
+    rows, total = app.store.queue_page(flt, offset=(page - 1) * PER_PAGE, limit=PER_PAGE) \
+        if not errors else ([], 0)
     app.store.audit(actor=review.actor(viewer.user), action="view", obj="queue",
                     detail=str(request.url.query)[:500] or None)
     params = {"status": status, "category": category, "family": family,
@@ -76,7 +81,8 @@ def queue_page(
     response = app.page(request, "queue.html", rows=rows, total=total, page=page,
                         pages=max(1, -(-total // PER_PAGE)), params=params, families=FAMILIES,
                         taxonomy=list(TAXONOMY), statuses=list(_STATUS_CHOICES),
-                        done=take_flash(request))
+                        done=take_flash(request), form_errors=errors,
+                        status_code=400 if errors else 200)
     return said_once(request, response)
 
 

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
 
 from pipeline import clock
 from pipeline.errors import InvalidRequestError
@@ -138,10 +139,15 @@ async def export(request: Request, req: teach.ExportRequest = Depends(_export_re
             app.instance, app.store, req, out)
     except PackNotClean as exc:
         shutil.rmtree(folder, ignore_errors=True)
+        boxed = [f for f in exc.findings if f.boxes]
         errors.add("review-form", "The pack was not written: the check before writing found "
                    "personal details left in it. Add redactions at these times, or leave the "
-                   "moment out: " + "; ".join(f.describe() for f in exc.findings))
-        return _render(request, texts, req, form=form, status_code=422, errors=errors)
+                   "moment out: " + "; ".join(f.describe() for f in exc.findings) + (
+                       ". What the second face detector found is now in each moment's boxes to "
+                       "blur (marked \"found by the check\"): look at the frame at that time, keep "
+                       "or change the box, then build the pack again" if boxed else ""))
+        return _render(request, texts, req, form=_with_boxes(form, boxed), status_code=422,
+                       errors=errors)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -193,12 +199,23 @@ def decisions_from_form(form: Any, texts: list[MomentTexts]
             ticked = sorted({int(v) for v in form.getlist(f"add:{aid}:{where}") if str(v).isdigit()})
             added = [{"words": run, "kind": kind} for run in _runs(ticked)]
             entry[where] = {"proposed": proposed, "added": added}
+        for field, what in ((f"times:{aid}", "time ranges"), (f"boxes:{aid}", "boxes")):
+            if len(str(form.get(field) or "").splitlines()) > MAX_LINES:
+                problems.append((field.replace(":", "-"), f"moment {aid}: at most {MAX_LINES} "
+                                 f"{what}, one per line"))
+        if any(p[0] in (f"times-{aid}", f"boxes-{aid}") for p in problems):
+            moments.append(entry)
+            continue
         for n, line in enumerate(str(form.get(f"times:{aid}") or "").splitlines(), 1):
             if line.strip():
                 got = _RANGE.fullmatch(line)
                 if got is None or got.group(3).strip():
                     problems.append((f"times-{aid}", f"moment {aid}, time ranges line {n}: write "
                                                       "START-END in seconds, such as 12.5-14"))
+                elif not 0 <= float(got.group(1)) < float(got.group(2)) <= m.duration_s + 1e-6:
+                    problems.append((f"times-{aid}", f"moment {aid}, time ranges line {n}: the "
+                                     f"range must start before it ends, within the clip's "
+                                     f"{m.duration_s:.1f} s (0-{m.duration_s:.1f})"))
                 else:
                     entry["speech"]["added"].append(
                         {"start_s": float(got.group(1)), "end_s": float(got.group(2)), "kind": kind})
@@ -209,6 +226,10 @@ def decisions_from_form(form: Any, texts: list[MomentTexts]
                     problems.append((f"boxes-{aid}", f"moment {aid}, boxes line {n}: write START-END "
                                      "X Y WIDTH HEIGHT (seconds, then fractions of the picture), "
                                      "such as 0-8 0.40 0.70 0.20 0.08 number plate"))
+                elif not 0 <= box["start_s"] < box["end_s"] <= m.duration_s + 1e-6:
+                    problems.append((f"boxes-{aid}", f"moment {aid}, boxes line {n}: the time must "
+                                     f"start before it ends, within the clip's {m.duration_s:.1f} s "
+                                     f"(0-{m.duration_s:.1f})"))
                 else:
                     entry["boxes"].append(box)
         moments.append(entry)
@@ -223,6 +244,27 @@ def _runs(indices: list[int]) -> list[list[int]]:
         else:
             runs.append([i, i])
     return runs
+
+
+#: Time ranges, and boxes, one moment's form may give (a long list is a slip or an attack:
+#: each line costs a check of the whole pack).
+MAX_LINES = 200
+
+
+def _with_boxes(form: Any, findings: list[Any]) -> Any:
+    """The form as sent, with a box line added to its moment's boxes for each finding."""
+    if not findings:
+        return form
+    extra: dict[str, list[str]] = {}
+    for f in findings:
+        for start, end, x, y, w, h in f.boxes:
+            extra.setdefault(f"boxes:{f.moment}", []).append(
+                f"{start:.2f}-{end:.2f} {x:.3f} {y:.3f} {w:.3f} {h:.3f} face found by the check")
+    items = [(k, v) for k, v in form.multi_items() if k not in extra]
+    for key, lines in extra.items():
+        had = str(form.get(key) or "").strip()
+        items.append((key, "\n".join(([had] if had else []) + lines)))
+    return FormData(items)
 
 
 def _box_line(line: str) -> dict[str, Any] | None:

@@ -12,6 +12,14 @@
 
   const player = document.getElementById("player");
   if (!player) return;
+  // A form sent back with a problem focuses its field; the video's size, known only once its
+  // metadata loads, can push the field out of sight again: bring it back into view then.
+  const refused = document.querySelector("main [autofocus]");
+  if (refused) {
+    const show = () => refused.scrollIntoView({ block: "center" });
+    show();
+    player.addEventListener("loadedmetadata", show, { once: true });
+  }
   const words = Array.from(document.querySelectorAll("#transcript .w"));
   const starts = words.map((w) => parseFloat(w.dataset.s));
   const timeline = document.getElementById("timeline");
@@ -160,7 +168,8 @@
     if (usesKey(event.target, event.key)) return;
     const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
     if (key === " " || key === "k") {
-      if (!event.repeat) { if (player.paused) { player.play(); } else { player.pause(); } }
+      // play() is refused when a pause comes before it starts (Space twice, quickly): not an error.
+      if (!event.repeat) { if (player.paused) { player.play().catch(() => {}); } else { player.pause(); } }
     } else if (key === "j") {
       seek(player.currentTime - 5);
     } else if (key === "l") {
