@@ -44,6 +44,7 @@ from pipeline.review import proxy
 from pipeline.review.accounts import RateLimited, SessionPolicy
 from pipeline.review.devices import DeviceKey, load_device_key
 from pipeline.store import Store, open_instance
+from pipeline.store.accounts import web_actor
 from reviewers.auth import COOKIE, NotSignedIn, current_viewer
 from reviewers.security import SecurityHeaders, client_of, secure
 
@@ -63,12 +64,14 @@ class ReviewApp:
     templates: Jinja2Templates
     devices: DeviceKey
 
-    def page(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    def page(self, request: Request, name: str, status_code: int = 200, *,
+             refusal_audited: bool = False, **context: Any) -> HTMLResponse:
         """Render a page template; the viewer and CSRF token are added when signed in. A form
         sent back with its problems (a status of 400 or more, not the error page) is a refusal:
-        audited with the problems."""
+        audited with the problems, unless what refused it wrote its own row
+        (``refusal_audited``: a refused or stopped teaching export)."""
         viewer = getattr(request.state, "viewer", None)
-        if status_code >= 400 and name != "error.html":
+        if status_code >= 400 and name != "error.html" and not refusal_audited:
             audit_refusal(request, status_code, "form sent back: " + _problems_of(context))
         context.setdefault("viewer", viewer)
         context.setdefault("csrf_token", viewer.csrf_token if viewer else "")
@@ -231,7 +234,7 @@ def audit_refusal(request: Request, status: int, reason: str) -> None:
             viewer = current_viewer(request)
         except Exception:  # noqa: BLE001 - no session, or the store failing: anonymous then
             viewer = None
-    who = (f"web:{viewer.user.name}" if viewer is not None
+    who = (web_actor(viewer.user.name) if viewer is not None
            else f"anonymous:{client_of(request)}")
     try:
         request.app.state.bwv.store.audit(actor=who[:200], action="refused", obj=request.url.path[:500],

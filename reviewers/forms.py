@@ -49,6 +49,12 @@ def day_range(errors: FormErrors, fields: tuple[str, str], values: tuple[str, st
     """Two date boxes, from and to (each may be empty: no limit); "to" may not come before "from"."""
     first = filter_day(errors, fields[0], values[0], what=what[0])
     last = filter_day(errors, fields[1], values[1], what=what[1])
-    if first and last and last < first:
-        errors.add(fields[1], f"{what[1]} ({last}) is before {what[0].lower()} ({first}): swap them")
+    days_in_order(errors, fields[1], first, last, what=what)
     return first, last
+
+
+def days_in_order(errors: FormErrors, field: str, first: date | None, last: date | None,
+                  *, what: tuple[str, str] = ("From", "To")) -> None:
+    """A problem on ``field`` (the "to" box) when both days are given and "to" comes first."""
+    if first and last and last < first:
+        errors.add(field, f"{what[1]} ({last}) is before {what[0].lower()} ({first}): swap them")

@@ -170,6 +170,9 @@ def test_an_export_without_a_reason_comes_back_with_the_moments_ticked(app, stor
     assert 'value="L&amp;D team"' in response.text and 'id="search-text" value="draft"' in response.text
     refused = store.audit_page(offset=0, limit=1, action="teach-export-refused")[0][0]
     assert refused.actor == "web:tom"
+    # One refusal, one row: the page sent back does not add a second, generic one.
+    assert [r.object for r in store.audit_page(offset=0, limit=50, action="refused")[0]
+            if r.object == "/teach/review"] == []
 
 
 # --- in Chromium -------------------------------------------------------------------------------

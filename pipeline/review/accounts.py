@@ -34,7 +34,7 @@ from pipeline.errors import AuthError, InvalidRequestError, NotFoundError
 from pipeline.review.devices import DeviceKey
 from pipeline.store import Store
 from pipeline.store import schema as db
-from pipeline.store.accounts import ThrottleKey, ThrottleRule
+from pipeline.store.accounts import ThrottleKey, ThrottleRule, web_actor
 
 log = logging.getLogger("bwv.accounts")
 
@@ -167,7 +167,7 @@ def change_own_password(store: Store, user: db.UserAccount, *, current: str, new
         raise InvalidRequestError("the current password is not right")
     store.update_user(user.id, password_hash=_hasher.hash(new),
                       keep_session=hash_token(session_token))
-    store.audit(actor=f"web:{user.name}", action="password-change", obj=f"user:{user.id}",
+    store.audit(actor=web_actor(user.name), action="password-change", obj=f"user:{user.id}",
                 detail="other sessions ended")
 
 
@@ -212,7 +212,7 @@ def _check(store: Store, name: str, password: str, *, client: str, device_id: st
     ``purpose`` names the audit actions: ``login`` (``login``, ``login-failed``,
     ``login-throttled``) or ``password-change`` (its failures and refusals only).
     """
-    actor = f"web:{name}"[:200]
+    actor = web_actor(name)[:200]
     keys = _keys(name, client=client, device_id=device_id, policy=policy)
     where = f"client:{client}"[:200]
     waiting = store.take_sign_in_attempt(keys)

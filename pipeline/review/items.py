@@ -23,6 +23,7 @@ from pipeline.flagging.rubric import Rubric
 from pipeline.records import Segment
 from pipeline.store import Store
 from pipeline.store import schema as db
+from pipeline.store.accounts import web_actor
 from pipeline.store.base import inside_file
 from pipeline.store.review import ItemView
 from pipeline.taxonomy import LABELS
@@ -64,7 +65,7 @@ class FormProblems(InvalidRequestError):
 
 def actor(user: db.UserAccount) -> str:
     """How a web user appears in the audit log and in rubric feedback."""
-    return f"web:{user.name}"
+    return web_actor(user.name)
 
 
 def check_annotation(value: AnnotationInput, *, duration_s: float | None) -> AnnotationInput:

@@ -242,7 +242,7 @@ def _read_moment(entry: dict[str, Any], texts: MomentTexts, here: str,
                                     f"between 0 and {count - 1}")
                 else:
                     words.append((span[0], span[1], kind))
-            elif where == "speech" and _range_ok(item, texts.duration_s):
+            elif where == "speech" and range_ok(item, texts.duration_s):
                 times.append((float(item["start_s"]), float(item["end_s"]), kind))
             else:
                 problems.append(f"{at}: give \"words\": [first, last]" + (
@@ -277,14 +277,16 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _range_ok(item: dict[str, Any], duration_s: float) -> bool:
+def range_ok(item: dict[str, Any], duration_s: float) -> bool:
+    """Whether ``item``'s ``start_s`` and ``end_s`` are numbers that run forwards inside a clip
+    of ``duration_s``."""
     a, b = _number(item.get("start_s")), _number(item.get("end_s"))
     return a is not None and b is not None and 0 <= a < b <= duration_s + 1e-6
 
 
 def _box(item: dict[str, Any], duration_s: float) -> Box | None:
     values = [_number(item.get(k)) for k in ("x", "y", "width", "height")]
-    if not _range_ok(item, duration_s) or any(v is None for v in values):
+    if not range_ok(item, duration_s) or any(v is None for v in values):
         return None
     x, y, w, h = (float(v or 0.0) for v in values)
     if not (0 <= x < 1 and 0 <= y < 1 and w > 0 and h > 0 and x + w <= 1 + 1e-6 and y + h <= 1 + 1e-6):

@@ -45,7 +45,7 @@ def annotations_page(
 
 def render_search(request: Request, viewer: Viewer, form: dict[str, str], *, query: str,
                   ticked: Sequence[int] = (), export: dict[str, str] | None = None,
-                  errors: FormErrors | None = None) -> Response:
+                  errors: FormErrors | None = None, refusal_audited: bool = False) -> Response:
     """The annotations page for a search (the form's fields as sent); after a refused export
     (``errors``), with the moments ``ticked`` and the ``export`` form filled in as sent."""
     app = request.app.state.bwv
@@ -74,7 +74,7 @@ def render_search(request: Request, viewer: Viewer, form: dict[str, str], *, que
               "date_from": form.get("date_from", "").strip(), "date_to": form.get("date_to", "").strip()}
     return app.page(request, "annotations.html", status_code=400 if errors else 200, rows=rows,
                     params=params, labels=LABELS, taxonomy=list(TAXONOMY), form_errors=errors,
-                    search=query, ticked=set(ticked),
+                    search=query, ticked=set(ticked), refusal_audited=refusal_audited,
                     export=export or {"reason": "", "recipient": ""})
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from pipeline.errors import AuthError, ForbiddenError
 from pipeline.review.accounts import sign_in, sign_out
+from pipeline.store.accounts import web_actor
 from reviewers.auth import (
     COOKIE,
     DEVICE_COOKIE,
@@ -93,7 +94,7 @@ def login(request: Request, name: str = Form(max_length=200), password: str = Fo
 async def logout(request: Request,
                  viewer: Viewer = Depends(changing("tip", "trainer", "admin"))) -> Response:
     """End the session on the server and in the browser."""
-    sign_out(request.app.state.bwv.store, viewer.token, actor=f"web:{viewer.user.name}")
+    sign_out(request.app.state.bwv.store, viewer.token, actor=web_actor(viewer.user.name))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -14,7 +14,7 @@ from pipeline.store.review import QueueFilter
 from pipeline.store.schema import ITEM_STATES
 from pipeline.taxonomy import TAXONOMY
 from reviewers.auth import Viewer, changing, role
-from reviewers.forms import FormErrors
+from reviewers.forms import FormErrors, days_in_order
 from reviewers.inputs import FilterDay, RowId
 from reviewers.pages.review import flash, problems_of, render_review, said_once, take_flash
 
@@ -69,8 +69,7 @@ def queue_page(
     flt = queue_filter(viewer, status=status, category=category, family=family, mine=mine,
                        date_from=date_from, date_to=date_to, sort=sort, text=q)
     errors = FormErrors()
-    if date_from and date_to and date_to < date_from:  # the form back, the problem by the box
-        errors.add("queue-to", f"To ({date_to}) is before from ({date_from}): swap them")
+    days_in_order(errors, "queue-to", date_from, date_to)  # the form back, the problem by the box
     rows, total = app.store.queue_page(flt, offset=(page - 1) * PER_PAGE, limit=PER_PAGE) \
         if not errors else ([], 0)
     app.store.audit(actor=review.actor(viewer.user), action="view", obj="queue",

@@ -34,7 +34,7 @@ from pipeline.teach import moments as teach
 from pipeline.teach import pack
 from pipeline.teach.frames import preview_frame
 from pipeline.teach.pii import KINDS, word_list
-from pipeline.teach.review_doc import FORMAT, TEXTS, MomentTexts, read_review
+from pipeline.teach.review_doc import FORMAT, TEXTS, MomentTexts, range_ok, read_review
 from pipeline.teach.verify import PackNotClean
 from reviewers.auth import Viewer, changing, role
 from reviewers.forms import FormErrors
@@ -96,7 +96,8 @@ async def review_page(request: Request, req: teach.ExportRequest = Depends(_expo
         query = {k: v for k, v in parse_qsl(search, keep_blank_values=True)}
         return render_search(request, request.state.viewer, query, query=search,
                              ticked=req.annotation_ids, errors=errors,
-                             export={"reason": req.reason, "recipient": req.recipient})
+                             export={"reason": req.reason, "recipient": req.recipient},
+                             refusal_audited=True)  # check_request wrote teach-export-refused
     texts = await run_in_threadpool(partial(pack.proposals, actor=req.actor), app.instance, app.store,
                                     req.annotation_ids)
     app.store.audit(actor=req.actor, action="teach-review-viewed",
@@ -115,6 +116,7 @@ async def export(request: Request, req: teach.ExportRequest = Depends(_export_re
     """
     app = request.app.state.bwv
     errors = _request_errors(req, app.store)
+    refused = bool(errors)  # check_request audited it as teach-export-refused
     if "export-ids" in errors:  # the moments are the page's own hidden fields: not a person's slip
         raise InvalidRequestError(errors["export-ids"])
     form = await request.form()
@@ -129,7 +131,8 @@ async def export(request: Request, req: teach.ExportRequest = Depends(_export_re
         except InvalidRequestError as exc:
             errors.add("review-form", str(exc))
     if errors:
-        return _render(request, texts, req, form=form, errors=errors, status_code=400)
+        return _render(request, texts, req, form=form, errors=errors, status_code=400,
+                       refusal_audited=refused)
     folder = Path(tempfile.mkdtemp(prefix="pack-", dir=app.instance.tmp_dir))
     out = folder / f"teaching-pack-{clock.now():%Y%m%d-%H%M%S}.zip"
     try:
@@ -147,7 +150,7 @@ async def export(request: Request, req: teach.ExportRequest = Depends(_export_re
                        "blur (marked \"found by the check\"): look at the frame at that time, keep "
                        "or change the box, then build the pack again" if boxed else ""))
         return _render(request, texts, req, form=_with_boxes(form, boxed), status_code=422,
-                       errors=errors)
+                       errors=errors, refusal_audited=True)  # audited as teach-export-stopped
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -212,7 +215,7 @@ def decisions_from_form(form: Any, texts: list[MomentTexts]
                 if got is None or got.group(3).strip():
                     problems.append((f"times-{aid}", f"moment {aid}, time ranges line {n}: write "
                                                       "START-END in seconds, such as 12.5-14"))
-                elif not 0 <= float(got.group(1)) < float(got.group(2)) <= m.duration_s + 1e-6:
+                elif not range_ok({"start_s": float(got.group(1)), "end_s": float(got.group(2))}, m.duration_s):
                     problems.append((f"times-{aid}", f"moment {aid}, time ranges line {n}: the "
                                      f"range must start before it ends, within the clip's "
                                      f"{m.duration_s:.1f} s (0-{m.duration_s:.1f})"))
@@ -226,7 +229,7 @@ def decisions_from_form(form: Any, texts: list[MomentTexts]
                     problems.append((f"boxes-{aid}", f"moment {aid}, boxes line {n}: write START-END "
                                      "X Y WIDTH HEIGHT (seconds, then fractions of the picture), "
                                      "such as 0-8 0.40 0.70 0.20 0.08 number plate"))
-                elif not 0 <= box["start_s"] < box["end_s"] <= m.duration_s + 1e-6:
+                elif not range_ok(box, m.duration_s):
                     problems.append((f"boxes-{aid}", f"moment {aid}, boxes line {n}: the time must "
                                      f"start before it ends, within the clip's {m.duration_s:.1f} s "
                                      f"(0-{m.duration_s:.1f})"))
@@ -281,7 +284,7 @@ def _box_line(line: str) -> dict[str, Any] | None:
 
 
 def _render(request: Request, texts: list[MomentTexts], req: teach.ExportRequest, *, form: Any,
-            errors: FormErrors, status_code: int = 200) -> Response:
+            errors: FormErrors, status_code: int = 200, refusal_audited: bool = False) -> Response:
     app = request.app.state.bwv
     moments = []
     for m in texts:
@@ -299,4 +302,4 @@ def _render(request: Request, texts: list[MomentTexts], req: teach.ExportRequest
     return app.page(request, "teach_review.html", status_code=status_code, moments=moments,
                     request_=req, form=form or {}, ticked=ticked, kept=set(ticked.get("keep", ())),
                     form_errors=errors, kinds=KINDS,
-                    footage_s=sum(m.duration_s for m in texts))
+                    footage_s=sum(m.duration_s for m in texts), refusal_audited=refusal_audited)
