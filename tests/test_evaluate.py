@@ -64,6 +64,73 @@ def test_examples_file_round_trip(tmp_path: Path, engine) -> None:
     assert result.table.loc["harm.domestic_abuse"].precision == 1.0
 
 
+def test_examples_say_who_speaks(tmp_path: Path, engine) -> None:
+    """The same words by the wearer and by the public are labelled apart and scored apart."""
+    path = tmp_path / "ex.yaml"
+    path.write_text(
+        "rubric: trauma_informed\n"
+        "examples:\n"
+        "  - category: practice.validate\n"
+        "    flag:\n"
+        "      - you've done nothing wrong\n"  # said by the wearer: the category's speaker
+        "    not:\n"
+        "      - {text: \"you've done nothing wrong\", speaker: others}\n"
+        "  - category: distress\n"
+        "    flag:\n"
+        "      - leave me alone!\n"  # another voice: a frightened teenager
+        "      - {text: \"please don't let him near me\", speaker: unknown}\n"
+        "  - category: concern.dismiss\n"
+        "    not:\n"
+        "      - {text: \"it's no big deal\", speaker: others}\n"
+        "  - category: safeguarding.child\n"
+        "    flag:\n"
+        "      - {text: \"the children are upstairs\", speaker: wearer}\n",
+        encoding="utf-8",
+    )
+    labelled = load_examples(path)
+    assert [(x.speaker, sorted(x.expected)) for x in labelled] == [
+        ("wearer", ["practice.validate"]), ("others", []), ("others", ["distress"]),
+        ("unknown", ["distress"]), ("others", []), ("wearer", ["safeguarding.child"]),
+    ]
+    result = evaluate_rubric(engine, labelled)
+    assert (result.misses, result.false_alarms) == ([], [])
+    assert result.totals.loc["micro"].precision == 1.0 and result.totals.loc["micro"].recall == 1.0
+    speakers = result.speakers
+    assert speakers is not None and list(speakers.index) == ["wearer", "others", "unknown"]
+    assert list(speakers.sentences) == [2, 3, 1]
+    assert (speakers.loc["wearer"].tp, speakers.loc["others"].tp, speakers.loc["unknown"].tp) == (2, 1, 1)
+    # By language alone the public's "you've done nothing wrong" and "it's no big deal" are
+    # false alarms: what knowing the speaker buys.
+    scoping = result.scoping
+    assert scoping is not None
+    assert (scoping.loc["with speakers"].fp, scoping.loc["by language alone"].fp) == (0, 2)
+    assert scoping.loc["by language alone"].recall == 1.0
+
+
+def test_a_miss_or_false_alarm_is_listed_with_its_speaker(tmp_path: Path, engine) -> None:
+    path = tmp_path / "ex.yaml"
+    path.write_text(
+        "rubric: trauma_informed\n"
+        "examples:\n"
+        "  - category: practice.validate\n"
+        "    flag:\n"
+        "      - {text: \"you've done nothing wrong\", speaker: others}\n",  # mislabelled
+        encoding="utf-8",
+    )
+    result = evaluate_rubric(engine, load_examples(path))
+    assert result.misses == [("practice.validate", "you've done nothing wrong  [others]")]
+
+
+def test_an_unknown_speaker_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "rubric: x\nexamples:\n  - category: harm.self\n    flag:\n      - {text: a b, speaker: victim}\n"
+    )
+    expected = r"examples.0.flag.0.speaker: Input should be 'wearer', 'others' or 'unknown'"
+    with pytest.raises(RubricError, match=expected):
+        load_examples(bad)
+
+
 def test_examples_with_unknown_keys_or_categories_are_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("rubric: x\nexamples:\n  - category: harm.self\n    flagged: [x]\n")
@@ -156,3 +223,27 @@ def test_no_decisions_yet_is_said_plainly(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--home", str(tmp_path / "h"), "rubric", "eval", "--from-reviews"])
     assert result.exit_code == 0, result.output
     assert "no reviewer decisions recorded yet" in result.output
+
+
+def test_a_tips_move_of_a_line_is_feedback_on_who_said_it(reviewed) -> None:
+    """Issue 16: a line a TIP moves between the wearer and the others changes what the
+    rubric makes of it, and `--from-reviews` reports it."""
+    from dataclasses import replace
+
+    instance, store, media_id = reviewed
+    said = ("speaker 2", "wearer", "speaker 2")
+    segments = [replace(seg, speaker=who, origin=i, words=tuple(replace(w, speaker=who) for w in seg.words))
+                for i, (seg, who) in enumerate(zip(store.load_segments(media_id), said, strict=True))]
+    store.save_speakers(media_id, segments, status="separated", info={})
+    args = ["--home", str(instance.home), "rubric", "eval", "--from-reviews"]
+    before = CliRunner().invoke(cli, args)
+    assert "who said it" in before.output and "no lines moved yet" in before.output
+
+    tip = store.add_user("tip1", role="tip", password_hash="x")
+    store.move_line(media_id, 1, "speaker 2", by=tip, review_item_id=None)  # the van: not the officer
+    after = CliRunner().invoke(cli, args)
+    assert after.exit_code == 0, after.output
+    block = after.output.split("who said it", 1)[1]
+    assert "1 lines moved, 1 to another speaker than the stage gave, 1 between the wearer and the others" in block
+    assert ("flags change: call 7.mp4 00:10.0 [wearer -> speaker 2 by web:tip1] "
+            "i'm going to put you in the back of the van: concern.threat -> no flag") in block

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from pipeline.flagging.engine import merge_flags
+from pipeline.flagging.engine import majority_speaker, merge_flags
 from pipeline.records import Flag, Segment, Word
 from pipeline.taxonomy import taxonomy_id
 
@@ -117,6 +119,10 @@ def test_overlapping_matches_give_one_clean_quote() -> None:
         ("it wasn't the first time he strangled me", True),
         ("it'll be fine as long as he doesn't hit me", False),
         ("he does let me see my friends", False),  # no negator, no control
+        # A victim playing it down: the negator is in "it's no big deal", not the disclosure.
+        ("it's no big deal he only pushed me into the wall", True),
+        ("it's nothing really he just slapped me about a bit", True),
+        ("there's nobody that hurt me", False),  # the match hangs on "nobody": a denial
     ],
 )
 def test_negation_edges(engine, text: str, expected: bool) -> None:
@@ -192,3 +198,160 @@ def test_gating_token_patterns_by_anchor_changes_no_flag(engine) -> None:
 )
 def test_reported_questions_are_not_disclosures(engine, text: str, category: str, expected: bool) -> None:
     assert (category in categories(engine, text)) is expected
+
+
+# --- who speaks ----------------------------------------------------------------------------
+
+
+def said(
+    text: str, speaker: str | None, start_s: float = 0.0, *, segment_speaker: str | None = None
+) -> Segment:
+    """A segment of ``text`` whose every word ``speaker`` said, 0.3 s a word."""
+    words = tuple(
+        Word(start_s + i * 0.3, start_s + i * 0.3 + 0.25, w, 0.9, speaker=speaker)
+        for i, w in enumerate(text.split())
+    )
+    return Segment(start_s, words[-1].end_s, text, words, speaker=segment_speaker or speaker)
+
+
+def flagged(engine, *segments: Segment, speakers_known: bool = True) -> set[tuple[str, str]]:
+    return {
+        (taxonomy_id(f.category), f.speaker)
+        for f in engine.flag_segments(list(segments), speakers_known=speakers_known)
+    }
+
+
+@pytest.mark.parametrize(
+    "text,category",
+    [
+        ("you've done nothing wrong", "practice.validate"),  # practice only from the wearer
+        ("are you hurt babe", "practice.safety"),
+        ("it's no big deal", "concern.dismiss"),  # a victim minimising, not an officer dismissing
+        ("stop being so dramatic", "concern.dismiss"),
+        ("get here now", "concern.threat"),
+        ("fuck off you pig", "concern.profanity"),
+        ("you only have yourself to blame", "concern.blame"),
+    ],
+)
+def test_wearer_categories_need_the_wearer(engine, text: str, category: str) -> None:
+    assert flagged(engine, said(text, "wearer")) == {(category, "wearer")}
+    assert flagged(engine, said(text, "speaker 2")) == set()
+    assert flagged(engine, said(text, "speaker 3")) == set()
+
+
+@pytest.mark.parametrize(
+    "text,category",
+    [
+        ("leave me alone!", "distress"),  # a frightened teenager, never an officer's threat
+        ("he grabbed me round the throat last night", "harm.domestic_abuse"),
+        ("honestly it's no big deal he only pushed me into the wall", "harm.domestic_abuse"),
+        ("i've been cutting myself again", "harm.self"),
+        ("when i was little my dad used to belt me", "ace.abuse"),
+    ],
+)
+def test_disclosures_need_another_voice(engine, text: str, category: str) -> None:
+    assert (category, "speaker 2") in flagged(engine, said(text, "speaker 2"))
+    assert (category, "speaker 3") in flagged(engine, said(text, "speaker 3"))
+    assert category not in {c for c, _who in flagged(engine, said(text, "wearer"))}
+
+
+def test_a_child_at_risk_is_flagged_whoever_says_it(engine) -> None:
+    for speaker in ("wearer", "speaker 2"):
+        found = flagged(engine, said("the children are upstairs", speaker))
+        assert found == {("safeguarding.child", speaker)}
+
+
+def test_a_question_about_harm_is_the_wearers_practice_not_a_disclosure(engine) -> None:
+    assert flagged(engine, said("did he hurt you?", "wearer")) == {("practice.safety", "wearer")}
+    assert flagged(engine, said("did he hurt you?", "speaker 2")) == set()
+
+
+def test_without_speakers_every_category_flags_by_language(engine) -> None:
+    """Turns failed (speakers_known=False) or the words carry no speaker: nothing is lost."""
+    for text, category in [("leave me alone", "distress"), ("you've done nothing wrong", "practice.validate"),
+                           ("he grabbed me round the throat", "harm.domestic_abuse")]:
+        assert flagged(engine, said(text, None)) == {(category, "unknown")}
+        # The words' speaker is still carried, though it did not decide.
+        assert flagged(engine, said(text, "wearer"), speakers_known=False) == {(category, "wearer")}
+        assert flagged(engine, said(text, "speaker 2"), speakers_known=False) == {(category, "speaker 2")}
+    flags = engine.flag_texts(["leave me alone", "leave me alone"], speakers=["wearer", None])
+    assert [[f.speaker for f in per] for per in flags] == [[], ["unknown"]]
+
+
+def test_a_matchs_speaker_comes_from_its_words(engine) -> None:
+    # A segment labelled with one speaker whose words say another: the words win.
+    words_say = said("he grabbed me round the throat", "speaker 2", segment_speaker="wearer")
+    assert flagged(engine, words_say) == {("harm.domestic_abuse", "speaker 2")}
+    # Words without a speaker take their segment's.
+    seg = said("he grabbed me round the throat", None, segment_speaker="speaker 3")
+    assert flagged(engine, seg) == {("harm.domestic_abuse", "speaker 3")}
+    # A turn change inside the segment: each match is its own words' speaker's.
+    mixed = said("you did the right thing calling us. he strangled me", None)
+    mixed = Segment(mixed.start_s, mixed.end_s, mixed.text, tuple(
+        replace(w, speaker="wearer" if i < 7 else "speaker 2") for i, w in enumerate(mixed.words)
+    ))
+    found = engine.flag_segments([mixed])
+    assert {(taxonomy_id(f.category), f.speaker) for f in found} == {
+        ("practice.validate", "wearer"), ("harm.domestic_abuse", "speaker 2")
+    }
+    harm = next(f for f in found if f.category.startswith("harm."))
+    assert harm.start_s == mixed.words[7].start_s and harm.end_s == mixed.words[-1].end_s
+    # A match across the change is its majority's: most of "he grabbed me round the throat".
+    across = said("he grabbed me round the throat", None)
+    across = Segment(across.start_s, across.end_s, across.text, tuple(
+        replace(w, speaker="wearer" if i < 2 else "speaker 2") for i, w in enumerate(across.words)
+    ))
+    assert flagged(engine, across) == {("harm.domestic_abuse", "speaker 2")}
+    flipped = Segment(across.start_s, across.end_s, across.text, tuple(
+        replace(w, speaker="speaker 2" if i < 1 else "wearer") for i, w in enumerate(across.words)
+    ))
+    assert flagged(engine, flipped) == set()
+
+
+def test_a_sentence_split_across_two_turns(engine) -> None:
+    """Segments are split where the speaker changes: the officer's question, then the answer."""
+    segments = [said("did he hurt you", "wearer", 0.0), said("yeah he strangled me", "speaker 2", 1.5)]
+    assert flagged(engine, *segments) == {("practice.safety", "wearer"), ("harm.domestic_abuse", "speaker 2")}
+
+
+@pytest.mark.parametrize(
+    "speakers,expected",
+    [
+        (["wearer", "wearer", "speaker 2"], "wearer"),
+        (["speaker 2", "wearer", "wearer"], "wearer"),
+        (["speaker 2", "wearer"], "speaker 2"),  # a tie goes to the first to speak
+        (["wearer", "speaker 2", "speaker 2", "speaker 3"], "speaker 2"),
+        ([None, None, "wearer"], None),  # mostly unknown: flag by language alone
+        ([], None),
+    ],
+)
+def test_majority_speaker(speakers, expected) -> None:
+    assert majority_speaker(speakers) == expected
+
+
+def test_flags_of_two_speakers_do_not_merge() -> None:
+    a = Flag("distress", "disclosure", 1.0, 2.0, "please", "please", "r@1", "p", 4, speaker="speaker 2")
+    b = Flag("distress", "disclosure", 2.5, 3.0, "help me", "help me", "r@1", "p", 4, speaker="speaker 3")
+    c = Flag("distress", "disclosure", 3.5, 4.0, "stop", "stop", "r@1", "p", 4, speaker="speaker 2")
+    merged = merge_flags([a, b, c], within_s=3.0)
+    assert [(f.speaker, f.start_s, f.end_s) for f in merged] == [
+        ("speaker 2", 1.0, 4.0), ("speaker 3", 2.5, 3.0)
+    ]
+
+
+def test_a_match_across_a_change_of_voice_inside_one_whisper_segment_is_found(engine) -> None:
+    """The speaker stage split "he said he'd kill | me" (the last word given to another voice):
+    the pieces of one Whisper segment are matched as one text, the flag's speaker the
+    majority of its words'. Without that the disclosure was lost (a loud TV in the room)."""
+    words = [Word(6.0 + i * 0.4, 6.4 + i * 0.4, w, 0.9, speaker="speaker 2")
+             for i, w in enumerate("He grabbed me and said he'd kill".split())]
+    tail = Word(8.8, 9.2, "me.", 0.9, speaker="speaker 3")
+    first = Segment(6.0, 8.8, " ".join(w.word for w in words), tuple(words), speaker="speaker 2",
+                    origin=0)
+    second = Segment(8.8, 9.2, "me.", (tail,), speaker="speaker 3", origin=0)
+    flags = engine.flag_segments([first, second], speakers_known=True)
+    kill = [f for f in flags if f.category == "harm.domestic_abuse" and "kill" in f.text]
+    assert kill and kill[0].speaker == "speaker 2" and kill[0].end_s == 9.2
+    # Pieces of two different Whisper segments are still matched apart.
+    apart = engine.flag_segments([first, replace(second, origin=1)], speakers_known=True)
+    assert not [f for f in apart if "kill" in f.text and f.end_s == 9.2]

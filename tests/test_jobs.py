@@ -172,6 +172,7 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(
     assert snapshot(url) == expected
     assert _temp_files(home) == []
     assert list((home / "derived").rglob("*.speech.wav")) == []  # transcribed audio is removed
+    assert list((home / "derived").rglob("*.levels.wav")) == []  # and its recorded-levels copy
     # Work finished before a kill was not done again.
     after = _done_stages(url)
     for key, finished_at in finished_before.items():

@@ -484,3 +484,27 @@ def test_cli_hold_errors_exit_2_with_one_clear_line(world: World) -> None:
         2, "error: give the reason for the hold (a case or request reference)\n")
     with pytest.raises(NotFoundError):
         place_hold(world.store, "12345678", reason="x", actor="cli:test")
+
+
+def test_retention_deletes_a_tips_speaker_corrections_with_the_footage(world: World) -> None:
+    """A moved line holds transcript words and a speaker's name may be a role or a person's:
+    both go when their footage goes (issue 16)."""
+    from sqlalchemy import func, select, update
+
+    from pipeline.store import schema
+    from pipeline.store.speaker_tables import SpeakerMove, SpeakerName
+
+    old = world.seed("old.mp4", days_old=40)
+    with world.store.session() as s:
+        s.execute(update(schema.Segment).where(
+            schema.Segment.media_id == old.media_id).values(speaker="wearer"))
+    world.store.move_line(old.media_id, 0, "speaker 2", by=1, review_item_id=None)
+    world.store.rename_speaker(old.media_id, "speaker 2", "Caller", by=1, review_item_id=None)
+    world.clock.at = NOW + timedelta(minutes=5)
+
+    result = world.apply()
+
+    assert [d.media_id for d in result.deleted] == [old.media_id]
+    with world.store.session() as s:
+        for table in (SpeakerMove, SpeakerName):
+            assert s.scalar(select(func.count()).select_from(table)) == 0

@@ -88,7 +88,7 @@ def world(store):
     return {"item": held.id, "spare": spare.id, "flag": flag.id, "annotation": annotation,
             "user": users["bob"], "media": held.media_id, "users": users,
             "start": held.start_s, "hostile_item": next(r.id for r in items if r.name == HOSTILE_NAME),
-            "throttle": store.list_throttles()[0].id}
+            "throttle": store.list_throttles()[0].id, "line": 0}
 
 
 def _all():
@@ -114,6 +114,8 @@ ROUTES = [
     ("POST", "/items/{item}/reviewed", {"alice"}, 303, {}),
     ("POST", "/items/{item}/dismiss", {"alice"}, 303, {"reason": "a duplicate of another item"}),
     ("POST", "/items/{item}/annotations", {"alice"}, 303, ANNOTATION),
+    ("POST", "/items/{item}/speakers", {"alice"}, 303, {"speaker": "wearer", "name": "Officer 1"}),
+    ("POST", "/items/{item}/lines/{line}/speaker", {"alice"}, 303, {"speaker": "new"}),
     ("POST", "/items/{item}/missed", {"alice"}, 303,
      {"category": "distress", "start_s": "{start}", "end_s": "{end}", "note": "sobbing"}),
     ("POST", "/flags/{flag}/feedback", {"alice"}, 303, {"relevant": "no"}),

@@ -65,24 +65,21 @@ def test_labels_name_taxonomy_categories_and_load() -> None:
     assert all(c in TAXONOMY for item in labelled for c in item.expected)
 
 
-def test_no_two_sentences_differ_by_one_word(example_set: ExampleSet) -> None:
-    sentences = [
-        (ex.text, f"{block.category}: {kind}")
-        for block in example_set.examples
-        for kind, items in (("flag", block.flag), ("not", block.not_))
-        for ex in items
-    ]
-    seen: dict[tuple[str, ...], str] = {}
+def test_no_two_sentences_differ_by_one_word() -> None:
+    """Nor repeat: the same words may be listed once per speaker ("you've done nothing wrong"
+    from the wearer is practice, from the public nothing), never twice for one."""
+    seen: dict[tuple[str | None, tuple[str, ...]], str] = {}
     duplicates = []
-    for text, where in sentences:
-        key = _words(text)
+    for item in load_examples():
+        key = (item.speaker, _words(item.text))
+        where = f"{item.text!r} ({item.source}, said by {item.speaker})"
         if key in seen:
-            duplicates.append(f"{text!r} ({where}) repeats {seen[key]}")
-        seen[key] = f"{text!r} ({where})"
+            duplicates.append(f"{where} repeats {seen[key]}")
+        seen[key] = where
     assert not duplicates, "\n".join(duplicates)
     # Only sentences of similar length can be one word apart: compare within length buckets.
     by_length: dict[int, list[tuple[tuple[str, ...], str]]] = {}
-    for key, label in seen.items():
+    for (_speaker, key), label in seen.items():
         by_length.setdefault(len(key), []).append((key, label))
     pairs = []
     for length, group in by_length.items():
@@ -104,6 +101,22 @@ def test_shipped_rubric_meets_the_family_thresholds() -> None:
     assert "below threshold" not in result.output
     for family in ("disclosure", "practice", "concern"):
         assert re.search(rf"^{family}\s+\d", result.output, re.M), result.output
+    # Per speaker, and beside flagging by language alone on the same sentences.
+    for row in ("wearer", "others", "unknown", "with speakers", "by language alone"):
+        assert re.search(rf"^{row}\s+\d", result.output, re.M), result.output
+
+
+def test_the_hard_cases_are_labelled_for_both_speakers() -> None:
+    """The issue's cases: the same words mean different things from the wearer and the public."""
+    labelled = {(item.text, item.speaker): item.expected for item in load_examples()}
+    assert labelled[("you've done nothing wrong", "wearer")] == {"practice.validate"}
+    assert labelled[("you've done nothing wrong", "others")] == frozenset()
+    assert labelled[("it's no big deal", "others")] == frozenset()
+    assert labelled[("leave me alone", "others")] == {"distress"}
+    assert labelled[("leave me alone", "wearer")] == frozenset()
+    assert labelled[("the children are upstairs", "wearer")] == {"safeguarding.child"}
+    speakers = {item.speaker for item in load_examples()}
+    assert speakers == {"wearer", "others", "unknown"}
 
 
 def test_eval_fails_below_a_threshold(tmp_path: Path) -> None:

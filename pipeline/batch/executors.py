@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline.batch.media import extract_speech, probe_media, select_speech_track
+from pipeline.batch.speakers import Speakers
 from pipeline.batch.transcribe import DecodeOptions, read_wav, transcribe_part
 from pipeline.errors import ConfigError, MediaError
 from pipeline.records import MediaProbe, Segment
@@ -70,7 +71,7 @@ def extract_file(original: Path, wav: Path) -> ExtractOutcome:
         probe = probe_media(original)
         track = select_speech_track(original, probe)
         wav.parent.mkdir(parents=True, exist_ok=True)
-        extract_speech(original, wav, probe=probe, track=track)
+        extract_speech(original, wav, probe=probe, track=track, levels=True)
         return ExtractOutcome(probe=probe, track=track)
     except MediaError as exc:
         return ExtractOutcome(error=exc.reason, permanent=exc.permanent)
@@ -87,6 +88,7 @@ class WorkerSpec:
     device: str = "cpu"
     cpu_threads: int = 1
     decode: DecodeOptions = field(default_factory=DecodeOptions)
+    speaker_cache: str | None = None  # where the voice encoder keeps its ONNX graph
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,14 @@ class Transcriber:
         """Nothing decoded: says the model is loaded (and the memory it took)."""
         return PartResult([], self.name, _peak_rss_bytes())
 
+    def speakers(self, wav: str, segments: list[Segment], method: str) -> Speakers:
+        """Speaker turns of a file from its audio at recorded levels, on a worker between
+        parts (one thread, like decoding: the stage never competes with the workers)."""
+        from pipeline.batch.speakers import assign_speakers, load_method
+
+        load_method(method, Path(self.spec.speaker_cache) if self.spec.speaker_cache else None)
+        return assign_speakers(read_wav(Path(wav)), segments, method=method)
+
 
 # --- worker processes on this machine -----------------------------------------------------
 
@@ -154,6 +164,11 @@ def _transcribe_in_worker(wav: str, part: tuple[int, int] | None) -> PartResult:
     return _TRANSCRIBER.ready() if part is None else _TRANSCRIBER.transcribe(wav, part)
 
 
+def _speakers_in_worker(wav: str, segments: list[Segment], method: str) -> Speakers:
+    assert _TRANSCRIBER is not None, "worker not initialised"
+    return _TRANSCRIBER.speakers(wav, segments, method)
+
+
 class Executor(Protocol):
     """What the job layer needs from an executor."""
 
@@ -163,6 +178,8 @@ class Executor(Protocol):
     def extract(self, original: Path, wav: Path) -> Future[ExtractOutcome]: ...
 
     def transcribe(self, wav: Path, part: tuple[int, int]) -> Future[PartResult]: ...
+
+    def speakers(self, wav: Path, segments: list[Segment], method: str) -> Future[Speakers]: ...
 
     def peak_rss_by_worker(self) -> dict[str, int]: ...
 
@@ -178,8 +195,8 @@ class _PeakMemory:
 
     def watch(self, future: Future[PartResult]) -> Future[PartResult]:
         def note(done: Future[PartResult]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                result = done.result()
+            result = None if done.cancelled() or done.exception() else done.result()
+            if isinstance(result, PartResult):  # a speaker stage's result has no memory figure
                 with self._lock:
                     prev = self.by_worker.get(result.worker, 0)
                     self.by_worker[result.worker] = max(prev, result.peak_rss_bytes)
@@ -232,6 +249,11 @@ class LocalExecutor:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._start_pool()
             return self._peaks.watch(self._pool.submit(_transcribe_in_worker, str(wav), part))
+
+    def speakers(self, wav: Path, segments: list[Segment], method: str) -> Future[Speakers]:
+        """Queue a file's speaker stage for the next free worker (a failure falls back to
+        flags without speakers: no restart here)."""
+        return self._pool.submit(_speakers_in_worker, str(wav), segments, method)
 
     def peak_rss_by_worker(self) -> dict[str, int]:
         """Each worker's peak resident memory (bytes)."""
@@ -350,6 +372,10 @@ class RayExecutor:
     def transcribe(self, wav: Path, part: tuple[int, int]) -> Future[PartResult]:
         """Give a part to the next free transcriber (each decodes one part at a time)."""
         return self._transcribers.submit("transcribe", str(wav), part)
+
+    def speakers(self, wav: Path, segments: list[Segment], method: str) -> Future[Speakers]:
+        """Give a file's speaker stage to the next free transcriber."""
+        return self._transcribers.submit("speakers", str(wav), segments, method)
 
     def peak_rss_by_worker(self) -> dict[str, int]:
         """Each transcriber's peak resident memory (bytes)."""

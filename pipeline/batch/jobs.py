@@ -39,6 +39,7 @@ from typing import Any
 from pipeline import store as store_mod
 from pipeline.batch.executors import Executor, WorkerSpec, make_executor
 from pipeline.batch.ingest import DEFAULT_SETTLE_S, InboxEntry, scan_inbox, store_original
+from pipeline.batch.media import levels_path
 from pipeline.batch.models import SpeechModel, resolve_speech_model
 from pipeline.batch.scheduler import FileOutcome, RunOptions, StagePass
 from pipeline.batch.transcribe import default_cpu_threads
@@ -140,15 +141,20 @@ def sweep_leftovers(instance: Instance, store: store_mod.Store) -> int:
     """
     removed = 0
     leftovers = [*instance.tmp_dir.glob("ingest.*.part"), *instance.derived_dir.glob("*/.*.tmp.wav")]
+    # The recorded-levels copy of speech audio whose normalised WAV is gone (a kill between
+    # the two removals); one beside a WAV still to be transcribed is kept for its speakers.
+    leftovers += [p for p in instance.derived_dir.glob("*/*.speech.levels.wav")
+                  if not p.with_name(p.name.replace(".levels.wav", ".wav")).exists()]
     for path in leftovers:
         with suppress(FileNotFoundError):
             path.unlink()
             removed += 1
     for audio_path in store.finished_audio_paths():
         wav = instance.home / audio_path
-        if wav.exists():
-            wav.unlink()
-            removed += 1
+        for path in (wav, levels_path(wav)):
+            if path.exists():
+                path.unlink()
+                removed += 1
     return removed
 
 
@@ -205,7 +211,7 @@ class Batch:
                 model_name=self.model.name, model_path=str(self.model.path),
                 device=self.options.device,
                 cpu_threads=default_cpu_threads(self.workers),
-                decode=self.options.decode,
+                decode=self.options.decode, speaker_cache=str(self.instance.models_dir),
             )
             self._executor = make_executor(self.options.executor, spec, self.workers,
                                            address=self.options.address)

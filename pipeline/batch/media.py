@@ -229,15 +229,24 @@ def select_speech_track(path: Path, probe: MediaProbe) -> int:
     return best
 
 
+def levels_path(speech_wav: Path) -> Path:
+    """Where the speech track is kept at its recorded levels beside the normalised WAV."""
+    return speech_wav.with_name(speech_wav.name.removesuffix(".wav") + ".levels.wav")
+
+
 def extract_speech(
-    path: Path, out_wav: Path, *, probe: MediaProbe, track: int, normalise: bool = True
+    path: Path, out_wav: Path, *, probe: MediaProbe, track: int, normalise: bool = True,
+    levels: bool = False,
 ) -> SpeechAudio:
     """Write the speech track as a level-normalised 16 kHz mono WAV (atomically).
 
     Any sample rate is resampled to 16 kHz. Audio that decodes much shorter than
     its container states is refused as damaged (see :func:`check_decoded_duration`).
+    With ``levels``, the same decoding also writes the track as recorded, not normalised,
+    to :func:`levels_path`: how loud each voice is tells the camera wearer apart.
     """
     tmp = out_wav.with_name(f".{out_wav.name}.{os.getpid()}.tmp.wav")
+    tmp_levels = out_wav.with_name(f".{out_wav.name}.{os.getpid()}.levels.tmp.wav")
     out_kwargs: dict[str, object] = {
         "map": f"0:a:{track}",
         "ac": 1,
@@ -245,11 +254,13 @@ def extract_speech(
         "acodec": "pcm_s16le",
         "f": "wav",
     }
-    if normalise:
-        out_kwargs["af"] = SPEECH_FILTERS
+    source = ffmpeg.input(str(path))
+    outputs = [source.output(str(tmp), **out_kwargs, **({"af": SPEECH_FILTERS} if normalise
+                                                         else {}))]
+    if levels:
+        outputs.append(source.output(str(tmp_levels), **out_kwargs))
     args = (
-        ffmpeg.input(str(path))
-        .output(str(tmp), **out_kwargs)
+        ffmpeg.merge_outputs(*outputs)
         .global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-y")
         .compile()
     )
@@ -263,9 +274,12 @@ def extract_speech(
             raise MediaError("the audio track decodes to nothing: the file is damaged")
         stated = next((a.duration_s for a in probe.audio if a.index == track), None)
         check_decoded_duration(decoded_s, stated)
+        if levels:
+            os.replace(tmp_levels, levels_path(out_wav))
         os.replace(tmp, out_wav)
     finally:
         tmp.unlink(missing_ok=True)
+        tmp_levels.unlink(missing_ok=True)
     return SpeechAudio(path=out_wav, track=track, duration_s=decoded_s)
 
 

@@ -23,13 +23,15 @@ from typing import Any, Protocol
 
 from pipeline.batch.executors import Executor, ExtractOutcome, PartResult
 from pipeline.batch.ingest import DEFAULT_SETTLE_S
+from pipeline.batch.media import levels_path
 from pipeline.batch.models import SpeechModel
+from pipeline.batch.speakers import Speakers, without_speakers
 from pipeline.batch.transcribe import SAMPLE_RATE, DecodeOptions, plan_parts, read_wav
 from pipeline.config import Instance
 from pipeline.errors import MediaError
 from pipeline.flagging.engine import FlagEngine
 from pipeline.flagging.windows import group_flags
-from pipeline.records import Transcription
+from pipeline.records import Segment, Transcription
 from pipeline.store import Store
 from pipeline.store import schema as db
 
@@ -54,6 +56,7 @@ class RunOptions:
     settle_s: float = DEFAULT_SETTLE_S
     rubric_path: Path | None = None
     decode: DecodeOptions = field(default_factory=DecodeOptions)
+    speakers: str = "ge2e"  # how voices are told apart (speakers.METHODS), or "off"
     retry_base_s: float = 30.0  # back-off before retry n: retry_base_s * 4 ** (n - 1)
     retry_wait_s: float = 600.0  # a run waits this long at most for a retry, then leaves it
 
@@ -99,6 +102,9 @@ class _Decoding:
     audio_s: float
     parts: list[Future[PartResult]]
     started: float
+    segments: tuple[Segment, ...] = ()
+    decoded_s: float = 0.0
+    speakers: Future[Speakers] | None = None
 
 
 class StagePass:
@@ -111,6 +117,7 @@ class StagePass:
         self.names = names
         self.extracting: dict[Future[ExtractOutcome], tuple[int, Path]] = {}  # media id, WAV
         self.decoding: dict[int, _Decoding] = {}
+        self.speaking: dict[int, _Decoding] = {}  # decoded, speaker stage on a worker
         # Items that failed in an earlier run wait out their back-off like this run's own.
         waiting = self.store.waiting_for_retry()
         self.queue = [m for m in reversed(pending) if m not in waiting]  # pop() takes the next
@@ -192,28 +199,61 @@ class StagePass:
         self.queue.append(media_id)  # transcribed next, ahead of items not yet started
 
     def _transcribed(self, media_id: int, item: _Decoding) -> None:
-        segments = tuple(seg for part in item.parts for seg in part.result().segments)
-        elapsed = time.perf_counter() - item.started
+        """Every part decoded: the speaker stage goes to the workers (unless turned off)."""
+        item.segments = tuple(seg for part in item.parts for seg in part.result().segments)
+        item.decoded_s = time.perf_counter() - item.started
+        if self.options.speakers == "off":
+            self._save(media_id, item, without_speakers(item.segments,
+                                                        why="turned off (--speakers off)"))
+            return
+        recorded = levels_path(item.wav)  # the levels as recorded, not normalised
+        try:
+            item.speakers = self.batch.executor.speakers(
+                recorded if recorded.exists() else item.wav, list(item.segments),
+                self.options.speakers)
+        except Exception as exc:  # noqa: BLE001 - a broken pool: the words are kept regardless
+            self._save(media_id, item, without_speakers(
+                item.segments, why=f"failed: {type(exc).__name__}: {exc}"[:300]))
+            return
+        self.speaking[media_id] = item
+
+    def _spoken(self, media_id: int, item: _Decoding) -> None:
+        """Who says each word; a failure here never costs the transcript (flags then go by
+        language alone, and the file says so)."""
+        assert item.speakers is not None
+        try:
+            speakers = item.speakers.result()
+        except Exception as exc:  # noqa: BLE001 - any failure falls back to flags without speakers
+            log.error("media %s: telling speakers apart failed: %s", media_id, exc)
+            speakers = without_speakers(item.segments,
+                                        why=f"failed: {type(exc).__name__}: {exc}"[:300])
+        self._save(media_id, item, speakers)
+
+    def _save(self, media_id: int, item: _Decoding, speakers: Speakers) -> None:
         self.store.save_transcript(
-            media_id, Transcription(segments, "en", item.audio_s, elapsed),
+            media_id, Transcription(speakers.segments, "en", item.audio_s, item.decoded_s),
             model=self.batch.model.name, model_sha256=self.batch.model.sha256,
-            settings=self.options.decode.to_dict(),
+            settings=self.options.decode.to_dict(), speaker_status=speakers.status,
+            speaker_info={**speakers.info, "elapsed_s": round(speakers.elapsed_s, 3)},
         )
         item.wav.unlink(missing_ok=True)  # derived and re-creatable; originals stay
+        levels_path(item.wav).unlink(missing_ok=True)
         self._flag(media_id)
 
     def _flag(self, media_id: int) -> None:
         def work() -> None:
             self.store.begin_stage(media_id, "flag", run_id=self.run_id)
             media = self.store.get_media(media_id)
-            flags = self.batch.engine.flag_segments(self.store.load_segments(media_id))
+            flags = self.batch.engine.flag_segments(
+                self.store.load_segments(media_id),
+                speakers_known=self.store.speaker_state(media_id).scoped)
             self.store.save_flags(media_id, flags, group_flags(flags, duration_s=media.duration_s))
             self._outcome(media_id, "done", flags=len(flags))
 
         self._guarded(media_id, "flag", work)
 
     def _in_flight(self) -> int:
-        return len(self.extracting) + len(self.decoding)
+        return len(self.extracting) + len(self.decoding) + len(self.speaking)
 
     def outcomes(self) -> Iterator[tuple[int, FileOutcome]]:
         """Run the pass, yielding each item's outcome as it ends."""
@@ -227,10 +267,11 @@ class StagePass:
             yield from self._drain()
             futures: list[Future[Any]] = list(self.extracting)
             futures += [p for d in self.decoding.values() for p in d.parts if not p.done()]
+            futures += [d.speakers for d in self.speaking.values() if d.speakers is not None]
             if futures:
                 timeout = max(0.0, self.retries[0][0] - now) if self.retries else None
                 wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
-            elif not self.queue and not self.decoding:
+            elif not self.queue and not self.decoding and not self.speaking:
                 if not self.retries:
                     break
                 due = self.retries[0][0] - time.monotonic()
@@ -246,6 +287,10 @@ class StagePass:
             for media_id in [m for m, d in self.decoding.items() if all(p.done() for p in d.parts)]:
                 item = self.decoding.pop(media_id)
                 self._guarded(media_id, "transcribe", partial(self._transcribed, media_id, item))
+            for media_id in [m for m, d in self.speaking.items()
+                             if d.speakers is not None and d.speakers.done()]:
+                item = self.speaking.pop(media_id)
+                self._guarded(media_id, "transcribe", partial(self._spoken, media_id, item))
         yield from self._drain()
 
     def _drain(self) -> Iterator[tuple[int, FileOutcome]]:

@@ -6,7 +6,15 @@ The group and shared helpers are in :mod:`pipeline.cli.common`; each module
 adds its commands to the group when imported.
 """
 
-from pipeline.cli import audit, batch, report, retention, review, teach  # noqa: F401 - registers the commands
+from pipeline.cli import (  # noqa: F401 - registers the commands
+    audit,
+    batch,
+    report,
+    retention,
+    review,
+    speakers,
+    teach,
+)
 from pipeline.cli.common import cli, main
 
 __all__ = ["cli", "main"]

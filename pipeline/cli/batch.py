@@ -20,7 +20,12 @@ from pipeline.cli.common import (
 
 
 def _processing_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--workers, --model, --device and --rubric, shared by run and watch."""
+    """--workers, --model, --device, --rubric and --speakers, shared by run and watch."""
+    fn = click.option("--speakers", type=click.Choice(["ge2e", "mfcc", "off"]), default="ge2e",
+                      show_default=True,
+                      help="How voices are told apart (the camera wearer and speaker 2, 3, ...): "
+                      "the GE2E voice encoder, cepstral statistics, or off (flags then go by "
+                      "language alone).")(fn)
     fn = click.option("--rubric", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                       help="Rubric YAML (default: rubrics/trauma_informed.yaml).")(fn)
     fn = click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu",
@@ -45,7 +50,8 @@ def _processing_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @_shared_options
 @click.pass_context
 def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, model: str,
-        device: str, rubric: Path | None, settle_seconds: float, address: str | None,
+        device: str, rubric: Path | None, speakers: str, settle_seconds: float,
+        address: str | None,
         retry_seconds: float, sub_home: str | None, sub_db: str | None) -> None:
     """Run the whole batch over INBOX: ingest, transcribe, flag, queue.
 
@@ -72,7 +78,7 @@ def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, mod
     quiet = ctx.find_root().obj.get("quiet", False)
     options = RunOptions(workers=workers, executor=executor, address=address, model=model,
                          device=device, settle_s=settle_seconds, rubric_path=rubric,
-                         retry_base_s=retry_seconds)
+                         retry_base_s=retry_seconds, speakers=speakers)
     with _Progress(quiet=quiet) as progress:
         summary = run_batch(inbox, instance=instance, options=options, on_file=progress.file,
                             on_start=progress.start)
@@ -121,7 +127,7 @@ def ingest(ctx: click.Context, inbox: Path, settle_seconds: float,
 @_shared_options
 @click.pass_context
 def watch(ctx: click.Context, inbox: Path, interval: float, settle_seconds: float,
-          workers: int | None, model: str, device: str, rubric: Path | None,
+          workers: int | None, model: str, device: str, rubric: Path | None, speakers: str,
           sub_home: str | None, sub_db: str | None) -> None:
     """Watch INBOX and process files as they arrive, for forces that upload all day.
 
@@ -144,7 +150,7 @@ def watch(ctx: click.Context, inbox: Path, interval: float, settle_seconds: floa
     instance = _instance(ctx)
     quiet = ctx.find_root().obj.get("quiet", False)
     options = RunOptions(workers=workers, model=model, device=device, settle_s=settle_seconds,
-                         rubric_path=rubric)
+                         rubric_path=rubric, speakers=speakers)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -70,6 +70,11 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
                 sub_home: str | None, sub_db: str | None) -> None:
     """Score a rubric against labelled sentences: precision, recall, misses, false alarms.
 
+    Each sentence is run as its speaker (the examples file's `speaker:` wearer,
+    others or unknown; by default whoever its category's words come from), and
+    the report adds scores per speaker and for the same sentences flagged by
+    language alone, as a file whose speakers could not be told apart is.
+
     With --from-reviews, the rubric is also run over every reviewed
     transcript and scored against the reviewers' decisions (a flag within a
     second of the marked moment counts). Exits 1 when a family (or category,
@@ -87,6 +92,7 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
         evaluate_reviews,
         evaluate_rubric,
         load_examples,
+        speaker_corrections,
     )
     from pipeline.flagging.rubric import load_rubric
 
@@ -108,6 +114,7 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
         else:
             _print_evaluation(reviews)
             results.append(reviews)
+        _print_speaker_corrections(speaker_corrections(engine, store))
     failed = [
         line for result in results
         for line in below_thresholds(result, min_precision=min_precision, min_recall=min_recall, by=by)
@@ -307,6 +314,18 @@ def user_disable(ctx: click.Context, name: str, enable: bool, sub_home: str | No
                   + ", ".join(str(i) for i in released) if released else ""))
 
 
+def _print_speaker_corrections(found: Any) -> None:
+    """TIPs' corrections of who said a line (the speaker stage's feedback)."""
+    click.echo("\n\nwho said it (lines TIPs moved to another speaker)")
+    if found is None:
+        click.echo("no lines moved yet")
+        return
+    click.echo(f"{found.moved} lines moved, {found.changed} to another speaker than the stage "
+               f"gave, {found.crossed} between the wearer and the others")
+    for line in found.lines:
+        click.echo(f"  flags change: {line}")
+
+
 def _print_evaluation(result: Any) -> None:
     """Print an evaluation's tables, misses and false alarms."""
     cols = ["precision", "recall", "support", "tp", "fp", "fn"]
@@ -314,6 +333,11 @@ def _print_evaluation(result: Any) -> None:
     click.echo(scored[["family", *cols]].round(3).to_string())
     click.echo("\n" + result.families[cols].round(3).to_string())
     click.echo("\n" + result.totals.round(3).to_string())
+    speakers = result.speakers
+    if speakers is not None and list(speakers.index) != ["unknown"]:
+        click.echo("\n" + speakers[["sentences", *cols[:2], *cols[3:]]].round(3).to_string())
+    if result.scoping is not None:
+        click.echo("\n" + result.scoping.round(3).to_string())
     for title, rows in (("misses", result.misses), ("false alarms", result.false_alarms)):
         click.echo(f"\n{title} ({len(rows)}):")
         for category, text in rows:

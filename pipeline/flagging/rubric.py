@@ -15,14 +15,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.errors import RubricError
-from pipeline.taxonomy import TAXONOMY, taxonomy_parent
+from pipeline.taxonomy import SAID_BY, TAXONOMY, SaidBy, taxonomy_parent
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parents[2] / "rubrics" / "trauma_informed.yaml"
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+_SAID_BY_VALUES = ("wearer", "others", "anyone")
 
 Context = Literal["negation", "question"]
 
@@ -81,12 +90,26 @@ class Category(_Strict):
     definition: str = Field(min_length=1)
     guidance: Guidance
     severity: int = Field(ge=1, le=5)
+    #: Who must say the words for a match to be this category: the camera wearer, any other
+    #: voice, or anyone. Required: every category says it (rubrics/README.md).
+    said_by: SaidBy
     #: Contexts in which a match is not this category (e.g. "didn't hit me", "did he hit you?").
     blocked_by: list[Context] = Field(default_factory=list)
     #: The ``ace.*`` category a match moves to when the speaker places it in childhood.
     childhood: str | None = None
     patterns: list[Pattern] = Field(min_length=1)
     exceptions: list[Pattern] = Field(default_factory=list)
+
+    @field_validator("said_by", mode="before")
+    @classmethod
+    def _said_by(cls, value: Any, info: ValidationInfo) -> Any:
+        if value not in _SAID_BY_VALUES:
+            whose = f"category {info.data['id']}: " if "id" in info.data else ""
+            raise ValueError(
+                f"{whose}{value!r} is not a said_by value; use wearer (the officer wearing "
+                "the camera), others (any other voice) or anyone"
+            )
+        return value
 
     @field_validator("id", "childhood")
     @classmethod
@@ -196,7 +219,24 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _errors(exc: ValidationError, lines: dict[tuple[Any, ...], int]) -> list[str]:
+def _missing_said_by(loc: tuple[Any, ...], data: Any) -> str:
+    """The error for a category without ``said_by``: what to add, from the taxonomy's rule."""
+    try:
+        category_id = data["categories"][loc[1]]["id"]
+    except (LookupError, TypeError):
+        category_id = None
+    parent = taxonomy_parent(category_id) if isinstance(category_id, str) else None
+    if parent is None:
+        return "missing: say who speaks the category's words: add said_by: wearer, others or anyone"
+    rule = SAID_BY[parent]
+    other = " or ".join(v for v in _SAID_BY_VALUES if v != rule)
+    return (
+        f"category {category_id} does not say who speaks its words: add said_by: {rule} "
+        f"(the taxonomy's rule in rubrics/README.md), or {other}"
+    )
+
+
+def _errors(exc: ValidationError, lines: dict[tuple[Any, ...], int], data: Any = None) -> list[str]:
     out = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -205,6 +245,8 @@ def _errors(exc: ValidationError, lines: dict[tuple[Any, ...], int]) -> list[str
         if err["type"] == "extra_forbidden":
             hint = difflib.get_close_matches(str(loc[-1]), _known_fields(loc), n=1)
             msg = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        elif err["type"] == "missing" and loc[-1:] == ("said_by",) and loc[:1] == ("categories",):
+            msg = _missing_said_by(loc, data)
         else:
             msg = err["msg"].removeprefix("Value error, ")
         out.append(f"{where}{_format_path(loc)}: {msg}")
@@ -227,7 +269,7 @@ def parse_rubric(text: str, *, source: str = "<rubric>") -> Rubric:
     except ValidationError as exc:
         # Line numbers are only needed for the error report: compose the document then.
         node = yaml.compose(text, Loader=loader)
-        raise RubricError(source, _errors(exc, _line_index(node) if node else {})) from exc
+        raise RubricError(source, _errors(exc, _line_index(node) if node else {}, data)) from exc
 
 
 def load_rubric(path: Path | None = None) -> Rubric:

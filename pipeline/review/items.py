@@ -25,7 +25,9 @@ from pipeline.store import Store
 from pipeline.store import schema as db
 from pipeline.store.accounts import web_actor
 from pipeline.store.base import inside_file
+from pipeline.store.exports import to_vtt
 from pipeline.store.review import ItemView
+from pipeline.store.speakers import SpeakerState
 from pipeline.taxonomy import LABELS
 
 #: The longest feedback one annotation may carry, in characters.
@@ -35,6 +37,8 @@ MAX_REASON = 500
 #: The most annotations one review item may hold (drafts and current versions): 800 of them
 #: once made an 8.5 MB review page.
 MAX_ANNOTATIONS_PER_ITEM = 200
+#: Transcript shown either side of an item's window on its review page, for the lead-in.
+CONTEXT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -345,37 +349,35 @@ def labels_from(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(v.strip() for v in values if v.strip())
 
 
+def shown_span(item: db.ReviewItem, duration_s: float | None) -> tuple[float, float]:
+    """The stretch of the file an item's review page shows: the item, with :data:`CONTEXT_S`
+    of lead-in and aftermath (what a TIP holding it reads, and may correct)."""
+    duration = duration_s or item.end_s
+    return max(0.0, item.start_s - CONTEXT_S), min(duration, item.end_s + CONTEXT_S)
+
+
 def item_captions(store: Store, user: db.UserAccount, item_id: int) -> str:
     """The WebVTT captions of an item's footage, for whoever may watch it (audited like a stream).
 
-    The player plays the whole file's proxy, so the cues keep the file's own times.
+    The player plays the whole file's proxy, so the cues keep the file's own times. Each
+    line is said in its speaker's voice span, under the name a TIP gave the speaker.
     """
     view = store.item_view(item_id)
     if not may_view_item(user, view.item):
         raise ForbiddenError(_not_yours(view.item))
     store.audit(actor=actor(user), action="captions", obj=f"media:{view.media.id}",
                 detail=f"review_item:{item_id}")
-    return captions_vtt(store.load_segments(view.media.id))
+    return captions_vtt(store.load_segments(view.media.id), speakers=store.speaker_state(view.media.id))
 
 
-def captions_vtt(segments: Sequence[Segment]) -> str:
-    """WebVTT with one cue per transcribed segment, its text escaped as cue text.
-
-    ``&``, ``<`` and ``>`` become entities (a ``<`` would open a cue tag, ``-->`` could end
-    a timing line), and line breaks become spaces (a blank line would end the cue).
+def captions_vtt(segments: Sequence[Segment], *, speakers: SpeakerState | None = None) -> str:
+    """WebVTT with one cue per transcribed segment, written by the exports' writer
+    (:func:`pipeline.store.exports.to_vtt`): cue text escaped, on one line, and a line with a
+    speaker in a voice span (``<v Caller>``). Segments with no words or no length are left
+    out. No row names a file, so the captions carry no NOTE.
     """
-    out = ["WEBVTT", ""]
-    for seg in segments:
-        text = " ".join(seg.text.split())
-        if not text or not seg.end_s > seg.start_s:
-            continue
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        out += [f"{_cue_time(seg.start_s)} --> {_cue_time(seg.end_s)}", text, ""]
-    return "\n".join(out)
-
-
-def _cue_time(seconds: float) -> str:
-    ms = round(max(0.0, seconds) * 1000)
-    hours, ms = divmod(ms, 3_600_000)
-    minutes, ms = divmod(ms, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{ms // 1000:02d}.{ms % 1000:03d}"
+    state = speakers or SpeakerState(None)
+    return to_vtt(
+        {"sha256": None, "source": None, "start": seg.start_s, "end": seg.end_s, "text": seg.text,
+         "speaker": seg.speaker, "speaker_name": state.name(seg.speaker) if seg.speaker else None}
+        for seg in segments if seg.text.strip() and seg.end_s > seg.start_s)

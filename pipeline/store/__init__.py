@@ -29,6 +29,7 @@ from pipeline.store.media import MediaQueries
 from pipeline.store.report import ReportQueries
 from pipeline.store.retention import RetentionQueries
 from pipeline.store.sessions import SessionQueries
+from pipeline.store.speakers import SpeakerQueries
 
 #: The PostgreSQL advisory lock that migrating processes take turns on ("bwvm").
 _MIGRATION_LOCK = 0x6277766D
@@ -52,7 +53,7 @@ def current_actor() -> str:
 
 
 class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, SessionQueries,
-            ReportQueries, RetentionQueries):
+            ReportQueries, RetentionQueries, SpeakerQueries):
     """The bwv database. Its queries are split by area into one mixin per module: media items
     and transcripts (:mod:`pipeline.store.media`, with the job engine's
     :mod:`pipeline.store.jobs`), the review queue (:mod:`~pipeline.store.review`), annotations
@@ -60,8 +61,9 @@ class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, Se
     accounts (:mod:`~pipeline.store.accounts`, and each account's list of sessions in
     :mod:`~pipeline.store.sessions`), reviewers' judgements of the rubric
     (:mod:`~pipeline.store.feedback`, with the audit log of :mod:`~pipeline.store.audit`), the
-    nightly report (:mod:`~pipeline.store.report`) and retention
-    (:mod:`~pipeline.store.retention`).
+    nightly report (:mod:`~pipeline.store.report`), retention
+    (:mod:`~pipeline.store.retention`) and who says each line
+    (:mod:`~pipeline.store.speakers`).
 
     ``home`` is the instance folder that holds the audit key and the anchors file; without
     it, the folder of a SQLite database file, else ``BWV_HOME`` (see

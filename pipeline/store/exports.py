@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from pipeline.store import Store
+from pipeline.store.speakers import default_name
 
 
 def _source(names: dict[int, list[str]], media_id: int) -> str | None:
@@ -21,8 +22,9 @@ FLAG_FIELDS = [
     "source", "sha256", "start", "end", "category", "family", "rubric", "text", "context",
     "speaker", "severity", "pattern", "review_item",
 ]
-SEGMENT_FIELDS = ["source", "sha256", "start", "end", "text", "words"]
-MEDIA_FIELDS = ["source", "sha256", "state", "reason", "duration", "names", "audio_track", "has_video"]
+SEGMENT_FIELDS = ["source", "sha256", "start", "end", "speaker", "speaker_name", "text", "words"]
+MEDIA_FIELDS = ["source", "sha256", "state", "reason", "duration", "names", "audio_track",
+                "has_video", "speakers"]
 
 
 def flag_rows(store: Store) -> Iterator[dict[str, Any]]:
@@ -47,11 +49,16 @@ def flag_rows(store: Store) -> Iterator[dict[str, Any]]:
 
 
 def segment_rows(store: Store) -> Iterator[dict[str, Any]]:
-    """One row per transcript segment, words with ``start``, ``end``, ``word``, ``probability``."""
+    """One row per transcript segment with its ``speaker`` (``wearer``, ``speaker 2``, ...;
+    null where speakers were not told apart) and the name it is shown under (a TIP's, else
+    "Wearer", "Speaker 2"); words with ``start``, ``end``, ``word``, ``probability``,
+    ``speaker``."""
     names = store.names_by_media()
+    speaker_names = store.speaker_names_by_media()
     for seg, sha in store.iter_segments():
         words = [
-            {"start": w["start_s"], "end": w["end_s"], "word": w["word"], "probability": w["probability"]}
+            {"start": w["start_s"], "end": w["end_s"], "word": w["word"],
+             "probability": w["probability"], "speaker": w.get("speaker")}
             for w in json.loads(seg.words_json)
         ]
         yield {
@@ -59,6 +66,9 @@ def segment_rows(store: Store) -> Iterator[dict[str, Any]]:
             "sha256": sha,
             "start": seg.start_s,
             "end": seg.end_s,
+            "speaker": seg.speaker,
+            "speaker_name": speaker_names.get(seg.media_id, {}).get(
+                seg.speaker or "", default_name(seg.speaker)),
             "text": seg.text,
             "words": words,
         }
@@ -67,6 +77,7 @@ def segment_rows(store: Store) -> Iterator[dict[str, Any]]:
 def media_rows(store: Store) -> Iterator[dict[str, Any]]:
     """One row per media item seen in an inbox, with every name it arrived under."""
     names = store.names_by_media()
+    speakers = store.speaker_status_by_media()
     for media in store.iter_media():
         all_names = names.get(media.id) or []
         yield {
@@ -78,6 +89,9 @@ def media_rows(store: Store) -> Iterator[dict[str, Any]]:
             "names": all_names,
             "audio_track": media.audio_track,
             "has_video": media.has_video,
+            # "separated", "one voice" (flagged by language alone), "without speakers" (the
+            # same), or null before transcription.
+            "speakers": speakers.get(media.id),
         }
 
 
@@ -125,16 +139,29 @@ def _timestamp(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
+def _cue_text(text: str) -> str:
+    """Text safe inside a WebVTT cue: markup characters escaped, on one line."""
+    one_line = " ".join(str(text).split())
+    return one_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_vtt(rows: Iterable[dict[str, Any]]) -> str:
-    """WebVTT of transcript rows; each file starts with a NOTE naming it."""
+    """WebVTT of transcript rows; each file starts with a NOTE naming it.
+
+    A row with a speaker is a voice span, ``<v Wearer>`` or ``<v Speaker 2>`` (or the name a
+    TIP gave it, from ``speaker_name``); a row without one is plain text.
+    """
     out = ["WEBVTT", ""]
     current = None
     for row in rows:
         if row["sha256"] != current:
             current = row["sha256"]
-            source = str(row["source"]).replace("-->", "->")
+            source = " ".join(str(row["source"]).split()).replace("-->", "->")
             out += [f"NOTE {source} sha256={current}", ""]
-        text = str(row["text"]).replace("-->", "->")
+        text = _cue_text(row["text"])
+        if row.get("speaker"):
+            name = _cue_text(row.get("speaker_name") or default_name(row["speaker"]))
+            text = f"<v {name}>{text}"
         out += [f"{_timestamp(row['start'])} --> {_timestamp(row['end'])}", text, ""]
     return "\n".join(out)
 

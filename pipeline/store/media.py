@@ -151,9 +151,14 @@ class MediaQueries(JobQueries):
 
     def save_transcript(
         self, media_id: int, result: Transcription, *, model: str, model_sha256: str,
-        settings: dict[str, Any],
+        settings: dict[str, Any], speaker_status: str | None = None,
+        speaker_info: dict[str, Any] | None = None,
     ) -> None:
-        """Store a transcript's segments and words, replacing any earlier attempt."""
+        """Store a transcript's segments and words, replacing any earlier attempt.
+
+        The segments carry their speakers where the speaker stage told them apart
+        (``speaker_status``, with ``speaker_info`` on how).
+        """
         with self.session() as s:
             s.execute(delete(db.Segment).where(db.Segment.media_id == media_id))
             s.execute(delete(db.Transcript).where(db.Transcript.media_id == media_id))
@@ -161,15 +166,10 @@ class MediaQueries(JobQueries):
                 media_id=media_id, model=model, model_sha256=model_sha256,
                 language=result.language, settings_json=json.dumps(settings, sort_keys=True),
                 audio_s=result.audio_s, elapsed_s=result.elapsed_s, created_at=clock.now(),
+                speaker_status=speaker_status,
+                speaker_info=None if speaker_info is None else json.dumps(speaker_info),
             ))
-            s.add_all(
-                db.Segment(
-                    media_id=media_id, idx=i, start_s=seg.start_s, end_s=seg.end_s,
-                    text=seg.text, words_json=json.dumps([asdict(w) for w in seg.words]),
-                    avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob,
-                )
-                for i, seg in enumerate(result.segments)
-            )
+            s.add_all(segment_rows(media_id, result.segments))
             media = s.get_one(db.Media, media_id)
             media.state, media.updated_at = "transcribed", clock.now()
             self._stage_done(s, media_id, "transcribe")
@@ -184,7 +184,7 @@ class MediaQueries(JobQueries):
                 Segment(
                     r.start_s, r.end_s, r.text,
                     tuple(Word(**w) for w in json.loads(r.words_json)),
-                    r.avg_logprob, r.no_speech_prob,
+                    r.avg_logprob, r.no_speech_prob, r.speaker, r.origin,
                 )
                 for r in rows
             ]
@@ -282,3 +282,16 @@ class MediaQueries(JobQueries):
                 select(func.count()).select_from(db.ReviewItem).where(db.ReviewItem.media_id.in_(ids))
             )
             return Totals(audio_s=float(audio or 0.0), flags_by_category=flags, review_items=items or 0)
+
+
+def segment_rows(media_id: int, segments: Sequence[Segment]) -> list[db.Segment]:
+    """Rows for a transcript's segments, each word with its speaker in ``words_json``."""
+    return [
+        db.Segment(
+            media_id=media_id, idx=i, start_s=seg.start_s, end_s=seg.end_s, text=seg.text,
+            words_json=json.dumps([asdict(w) for w in seg.words]),
+            avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob,
+            speaker=seg.speaker, origin=seg.origin,
+        )
+        for i, seg in enumerate(segments)
+    ]

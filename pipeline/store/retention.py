@@ -22,6 +22,7 @@ from pipeline import clock
 from pipeline.errors import InvalidRequestError, NotFoundError
 from pipeline.store import schema as db
 from pipeline.store.base import Queries, first_name
+from pipeline.store.speaker_tables import SpeakerMove, SpeakerName
 from pipeline.taxonomy import taxonomy_id
 
 #: The states whose footage retention may delete: finished ones. An item still moving through
@@ -192,8 +193,9 @@ class RetentionQueries(Queries):
             if any(s.scalar(select(cond)) for cond in changed):
                 return False
             # Children before parents, so no ON DELETE SET NULL has anything left to do.
+            # A TIP's corrections of speakers hold transcript words and names: they go too.
             for table in (db.RubricFeedback, db.Annotation, db.Flag, db.ReviewItem, db.Segment,
-                          db.Transcript, db.Job):
+                          db.Transcript, db.Job, SpeakerMove, SpeakerName):
                 s.execute(delete(table).where(table.media_id == media_id))
             media.state, media.reason, media.updated_at = "deleted", f"retention: {policy}", now
             s.add(db.Tombstone(media_id=media_id, sha256=media.sha256, deleted_at=now,

@@ -91,6 +91,10 @@ class Transcript(Base):
     audio_s: Mapped[float] = mapped_column(Float)
     elapsed_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Speakers (batch/speakers.py): "separated", "one voice", "without speakers" or None (not
+    # run), and how they were told apart (JSON: method, seconds, each speaker's cues).
+    speaker_status: Mapped[str | None] = mapped_column(String(20))
+    speaker_info: Mapped[str | None] = mapped_column(Text)
 
 
 class Segment(Base):
@@ -108,6 +112,10 @@ class Segment(Base):
     words_json: Mapped[str] = mapped_column(Text)
     avg_logprob: Mapped[float | None] = mapped_column(Float)
     no_speech_prob: Mapped[float | None] = mapped_column(Float)
+    # Who says it ("wearer", "speaker 2", ...; None: not told apart); which Whisper segment
+    # it is (part of), so that turns computed again regroup its words.
+    speaker: Mapped[str | None] = mapped_column(String(40))
+    origin: Mapped[int | None] = mapped_column(Integer)
 
 
 class ReviewItem(Base):

@@ -170,12 +170,12 @@ def clip_segments(segments: Sequence[Segment], start_s: float, end_s: float) -> 
     for seg in segments:
         words = tuple(
             Word(round(max(0.0, w.start_s - start_s), 3), round(min(end_s, w.end_s) - start_s, 3),
-                 w.word, w.probability)
+                 w.word, w.probability, w.speaker)
             for w in seg.words if w.end_s > start_s and w.start_s < end_s
         )
         if words:
             out.append(Segment(words[0].start_s, words[-1].end_s, join_words(words).strip(), words,
-                               seg.avg_logprob, seg.no_speech_prob))
+                               seg.avg_logprob, seg.no_speech_prob, seg.speaker))
     return out
 
 

@@ -222,9 +222,11 @@ def _write_moment(pack: zipfile.ZipFile, p: _Prepared, store: Store, rubric: Rub
     folder, moment, clip = p.here.name, p.moment, p.clip
     assert clip is not None
     vtt = p.here / "clip.vtt"
+    # Speakers by their plain names ("Wearer", "Speaker 2"): a TIP's own name for one could
+    # be a person's name, and the pack leaves with nothing personal in it.
     vtt.write_text(to_vtt(
         {"source": folder, "sha256": moment.media.sha256, "start": s.start_s,
-         "end": s.end_s, "text": s.text} for s in p.applied["speech"].segments
+         "end": s.end_s, "text": s.text, "speaker": s.speaker} for s in p.applied["speech"].segments
     ))
     manifest = build_manifest(moment, p.applied["speech"], p.applied["feedback"], p.faces, exported,
                               toned=p.toned, files={x.name: sha256_file(x) for x in (clip, vtt)})

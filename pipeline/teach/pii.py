@@ -338,7 +338,8 @@ def _placeholder(text: str, kind: str, first: _Piece, last: _Piece, lo: int, hi:
     head = head if not any(c.isalnum() for c in head) else ""
     tail = tail if _KEEP_TAIL.fullmatch(tail) else ""
     probability = min(first.word.probability, last.word.probability)
-    return Word(first.word.start_s, last.word.end_s, f"{lead}{head}[{kind}]{tail}", probability)
+    return Word(first.word.start_s, last.word.end_s, f"{lead}{head}[{kind}]{tail}", probability,
+                first.word.speaker)
 
 
 def _rebuild(
@@ -354,5 +355,5 @@ def _rebuild(
         seg, kept = segments[si], tuple(w for w in by_segment[si] if w is not None)
         text = join_words(kept)
         out[si] = Segment(seg.start_s, seg.end_s, text, kept if seg.words else (),
-                          seg.avg_logprob, seg.no_speech_prob)
+                          seg.avg_logprob, seg.no_speech_prob, seg.speaker)
     return tuple(out)

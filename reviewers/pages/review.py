@@ -19,17 +19,21 @@ from fastapi.responses import RedirectResponse, Response
 
 from pipeline.errors import InvalidRequestError
 from pipeline.review import items as review
+from pipeline.review import speakers as voices
+from pipeline.store.speakers import SpeakerState
 from pipeline.taxonomy import PRACTICE_LABELS, TAXONOMY
 from reviewers.auth import Viewer, changing, role
 from reviewers.inputs import RowId
 
 router = APIRouter()
 #: Transcript shown either side of the item's window, so the interaction has its lead-in.
-CONTEXT_S = 30.0
+CONTEXT_S = review.CONTEXT_S
 #: The one-time note a change leaves for the next page: what happened, and to which object
-#: (``saved:7``: annotation 7; ``reviewed:12``: item 12; ``judged-no:3``: flag 3).
+#: (``saved:7``: annotation 7; ``reviewed:12``: item 12; ``judged-no:3``: flag 3;
+#: ``renamed:2``: speaker 2, 1 being the wearer; ``moved:5``: transcript line 5).
 FLASH_COOKIE = "bwv_done"
-_FLASH = re.compile(r"(saved|missed|judged-no|judged-yes|reviewed|dismissed|released|none-left)(?::(\d{1,10}))?")
+_FLASH = re.compile(r"(saved|missed|judged-no|judged-yes|reviewed|dismissed|released|none-left|renamed|moved)"
+                    r"(?::(\d{1,10}))?")
 _SAID = {
     "saved": "Annotation saved: a draft, seen only by you, until you mark the item reviewed.",
     "missed": "Missed moment added.",
@@ -39,11 +43,22 @@ _SAID = {
     "dismissed": "Item {item} dismissed.",
     "released": "Item {item} released back to the queue.",
     "none-left": "No item is waiting to be claimed.",
+    # Said with the speaker's name where the page has it (_said_about_speakers).
+    "renamed": "Speaker renamed.",
+    "moved": "Line moved to another speaker.",
 }
 #: Which field of each form a problem goes with, in the order the fields come on the page.
 _FIELDS = {"annotate": ("form", "range", "labels", "rating", "feedback"),
            "missed": ("form", "range", "category", "note"),
-           "dismiss": ("form", "reason"), "release": ("form", "reason")}
+           "dismiss": ("form", "reason"), "release": ("form", "reason"),
+           "rename": ("form", "name"), "move": ("form", "speaker")}
+#: What the page says near the transcript when flags were made without knowing who spoke.
+_WITHOUT_SPEAKERS = {
+    "one voice": "only one voice was heard, so each category was matched whoever said the words.",
+    "without speakers": "the voices could not be told apart, so each category was matched "
+                        "whoever said the words.",
+    None: "it was transcribed before bwv told speakers apart.",
+}
 
 
 @dataclass(frozen=True)
@@ -62,23 +77,77 @@ class Said:
 
 @dataclass(frozen=True)
 class Line:
-    """A transcript line with its timed words."""
+    """A transcript line with its timed words, and who says it (None: not told apart)."""
 
     start_s: float
     end_s: float
     words: list[tuple[float, float, str]]
     text: str
     in_item: bool
+    idx: int = 0
+    speaker: str | None = None
+    name: str = ""  # the speaker's name as shown (a TIP's, else "Wearer", "Speaker 2")
+
+    @property
+    def voice(self) -> str:
+        """The CSS class of the speaker's colour, shown with the name."""
+        return voices.voice_class(self.speaker)
+
+
+@dataclass(frozen=True)
+class FlagSpeaker:
+    """Who says a flag's words now, and who the flag was made for if a TIP moved them since."""
+
+    name: str
+    voice: str
+    flagged_as: str | None
 
 
 def _lines(store, media_id: int, start_s: float, end_s: float,  # type: ignore[no-untyped-def]
-           item_start: float, item_end: float) -> list[Line]:
+           item_start: float, item_end: float, state: SpeakerState) -> list[Line]:
     lines = []
     for seg in store.segments_between(media_id, start_s, end_s):
         words = [(w["start_s"], w["end_s"], w["word"]) for w in json.loads(seg.words_json)]
         lines.append(Line(seg.start_s, seg.end_s, words, seg.text.strip(),
-                          seg.end_s > item_start and seg.start_s < item_end))
+                          seg.end_s > item_start and seg.start_s < item_end, seg.idx, seg.speaker,
+                          state.name(seg.speaker) if seg.speaker else ""))
     return lines
+
+
+def _flag_speakers(flags, lines: list[Line], state: SpeakerState  # type: ignore[no-untyped-def]
+                   ) -> dict[int, FlagSpeaker]:
+    """Each flag's speaker as the transcript has it now: the line its words overlap most."""
+    out = {}
+    for flag in flags:
+        overlaps = [(min(line.end_s, flag.end_s) - max(line.start_s, flag.start_s), line.speaker)
+                    for line in lines]
+        most, said_by = max(overlaps, key=lambda pair: pair[0], default=(0.0, None))
+        flagged = flag.speaker if flag.speaker and flag.speaker != "unknown" else None
+        speaker = said_by if most > 0 else flagged
+        if speaker:
+            was = state.name(flagged) if flagged and flagged != speaker else None
+            out[flag.id] = FlagSpeaker(state.name(speaker), voices.voice_class(speaker), was)
+    return out
+
+
+def _said_about_speakers(done: Said | None, speakers: list[voices.Speaker],
+                         lines: list[Line]) -> Said | None:
+    """A note on a speaker renamed or a line moved, with the names the page shows now."""
+    if done is None:
+        return None
+    what, _, number = done.at.partition("-")
+    if what == "speaker":
+        for sp in speakers:
+            if str(sp.number) == number:
+                return Said(f"{sp.default} is now called {sp.name}: the transcript, captions and "
+                            "exports use the name." if sp.renamed
+                            else f"{sp.default} has its default name again.", done.at)
+    if what == "line":
+        for line in lines:
+            if str(line.idx) == number and line.speaker:
+                return Said(f"Line moved: {line.name} says it now.", done.at)
+    # A speaker or line the page no longer shows: said at the top.
+    return Said(done.text, "") if what in ("speaker", "line") else done
 
 
 def flash(response: Response, request: Request, what: str, object_id: int | None = None) -> Response:
@@ -97,7 +166,8 @@ def take_flash(request: Request) -> Said | None:
         return None
     what, number = found.group(1), found.group(2) or ""
     at = {"saved": f"annotation-{number}", "missed": "missed", "judged-no": f"flag-{number}",
-          "judged-yes": f"flag-{number}"}.get(what, "")
+          "judged-yes": f"flag-{number}", "renamed": f"speaker-{number}",
+          "moved": f"line-{number}"}.get(what, "")
     return Said(_SAID[what].format(item=number), at if number or what == "missed" else "")
 
 
@@ -138,7 +208,11 @@ def render_review(request: Request, viewer: Viewer, item_id: int, *, status_code
     view = review.open_item(app.store, viewer.user, item_id)
     item, media = view.item, view.media
     duration = media.duration_s or item.end_s
-    window = (max(0.0, item.start_s - CONTEXT_S), min(duration, item.end_s + CONTEXT_S))
+    window = review.shown_span(item, media.duration_s)
+    state = app.store.speaker_state(media.id)
+    known = app.store.speakers_of(media.id)
+    speakers = voices.file_speakers(known, state)
+    lines = _lines(app.store, media.id, *window, item.start_s, item.end_s, state)
     flags = app.store.item_flags(item_id)
     who = review.actor(viewer.user)
     judged = app.store.flag_feedback_kinds([f.id for f in flags], reviewer=who)
@@ -148,6 +222,7 @@ def render_review(request: Request, viewer: Viewer, item_id: int, *, status_code
                      "rating": "", "feedback": "", "teaching": False},
         "missed": {"category": "", "note": ""},  # its range is the marks, annotate's
         "dismiss": {"reason": ""}, "release": {"reason": ""},
+        "rename": {"speaker": "", "name": ""}, "move": {"line": None, "speaker": ""},
     }
     errors: dict[str, dict[str, str]] = {name: {} for name in values}
     focus = ""
@@ -161,13 +236,17 @@ def render_review(request: Request, viewer: Viewer, item_id: int, *, status_code
     response = app.page(
         request, "review.html", status_code=status_code, view=view, item=item, media=media,
         duration=duration, duration_step=_to_step(duration), window=window,
-        lines=_lines(app.store, media.id, *window, item.start_s, item.end_s),
-        flags=flags, judged=judged, guidance=guidance, holds=review.holds(viewer.user, item),
+        lines=lines, speakers=speakers, move_choices=voices.move_choices(known, state),
+        speaker_note=None if state.scoped else
+        "Flags on this file were made without knowing who spoke: " + _WITHOUT_SPEAKERS.get(
+            state.status, _WITHOUT_SPEAKERS["without speakers"]),
+        flag_speakers=_flag_speakers(flags, lines, state), flags=flags, judged=judged, guidance=guidance, holds=review.holds(viewer.user, item),
         annotations=app.store.item_annotations(item_id, viewer_id=viewer.user.id),
         missed=app.store.missed_moments(media.id, reviewer=who),
         taxonomy=list(TAXONOMY), practice_labels=PRACTICE_LABELS,
         rubric_categories=[c.id for c in app.rubric.categories],
-        values=values, errors=errors, focus=focus, done=take_flash(request),
+        values=values, errors=errors, focus=focus,
+        done=_said_about_speakers(take_flash(request), speakers, lines),
     )
     return said_once(request, response)
 

@@ -30,6 +30,8 @@ from starlette.datastructures import FormData
 from pipeline import clock
 from pipeline.errors import InvalidRequestError
 from pipeline.review import items as review
+from pipeline.review.speakers import voice_class
+from pipeline.store.speakers import SpeakerState
 from pipeline.teach import moments as teach
 from pipeline.teach import pack
 from pipeline.teach.frames import preview_frame
@@ -283,18 +285,32 @@ def _box_line(line: str) -> dict[str, Any] | None:
             "width": w, "height": h, "what": parts[4] if len(parts) > 4 else ""}
 
 
+def _turns(words: list[Any], speakers: SpeakerState) -> list[tuple[str, str] | None]:
+    """Where each speaker starts talking: the speaker's name (a TIP's, else "Wearer", "Speaker
+    2") and colour at the first word of each turn, None elsewhere."""
+    out: list[tuple[str, str] | None] = []
+    before = None
+    for word in words:
+        said_by = word.speaker
+        out.append((speakers.name(said_by), voice_class(said_by)) if said_by and said_by != before else None)
+        before = said_by
+    return out
+
+
 def _render(request: Request, texts: list[MomentTexts], req: teach.ExportRequest, *, form: Any,
             errors: FormErrors, status_code: int = 200, refusal_audited: bool = False) -> Response:
     app = request.app.state.bwv
     moments = []
     for m in texts:
         parts = {}
+        speakers = app.store.speaker_state(app.store.annotation(m.annotation_id).media_id)
         for where in TEXTS:
             segments, proposed = m.text(where)
             words = word_list(segments)
             owner = {i: p for p in proposed.proposals if p.first >= 0
                      for i in range(p.first, p.last + 1)}
-            parts[where] = {"words": [(i, w, owner.get(i)) for i, w in enumerate(words)],
+            turns = _turns(words, speakers) if where == "speech" else [None] * len(words)
+            parts[where] = {"words": [(i, w, owner.get(i), turns[i]) for i, w in enumerate(words)],
                             "proposals": [(p, " ".join(w.word.strip() for w in words[p.first:p.last + 1])
                                            if p.first >= 0 else "") for p in proposed.proposals]}
         moments.append({"texts": m, "parts": parts})

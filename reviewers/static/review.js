@@ -111,7 +111,9 @@
   }
 
   // Words, lines (anywhere on them), flag times and annotation times all seek the video.
+  // Not a line's speaker form, inside the line: choosing a speaker leaves the video be.
   document.addEventListener("click", (event) => {
+    if (event.target.closest(".move-line")) return;
     const target = event.target.closest(".w, .ts, .seek, #transcript .line");
     if (target) seek(parseFloat(target.dataset.s));
   });
