@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -239,10 +240,20 @@ def audit_refusal(request: Request, status: int, reason: str) -> None:
     who = (web_actor(viewer.user.name) if viewer is not None
            else f"anonymous:{client_of(request)}")
     try:
-        request.app.state.bwv.store.audit(actor=who[:200], action="refused", obj=request.url.path[:500],
-                                          detail=f"{status} {request.method}: {reason}"[:1000])
+        request.app.state.bwv.store.audit(
+            actor=who[:200], action="refused", obj=_printable(request.url.path)[:500],
+            detail=_printable(f"{status} {request.method}: {reason}")[:1000])
     except Exception:  # noqa: BLE001 - any failure of the store: logged, the refusal stands
-        log.exception("cannot audit the refusal of %s %s", request.method, request.url.path)
+        log.exception("cannot audit the refusal of %s %s", request.method,
+                      _printable(request.url.path))
+
+
+def _printable(text: str) -> str:
+    """Text for the audit log and the server's log with every control or format character
+    (a NUL, which the store refuses; an escape a terminal would act on) written as ``\\xNN``
+    or ``\\uNNNN``."""
+    return "".join(c if not unicodedata.category(c).startswith("C") else
+                   (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") for c in text)
 
 
 SERVER_ERROR = ("Something went wrong on the server. It has been logged; try again, "

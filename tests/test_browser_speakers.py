@@ -4,7 +4,7 @@ phone sizes, with the forms as the page fills them; a refused name comes back wi
 problem by the field; the captions speak in voices; every control stays at least 24x24 px.
 
 The fixtures and helpers are tests/test_browser_review.py's: Debian's Chromium, one per
-module. Screenshots of each size go to /tmp/speakers-*.png.
+module. Screenshots of each size go to the test's own temporary folder (speakers-*.png).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from test_review_speakers import give_speakers
 
 from scripts.screenshots import serving
 
-SHOTS = Path("/tmp")
 #: The wearer's colour, always the same (review.css: --voice of .voice-w).
 WEARER_RGB = "rgb(31, 78, 121)"
 
@@ -47,6 +46,12 @@ def served(review_home):  # type: ignore[no-untyped-def]
         yield url
 
 
+#: Whether the middle of an element's first line is the element itself on screen (not covered).
+_IN_SIGHT = """() => { const e = document.getElementById('%s'); const r = e.getBoundingClientRect();
+  const at = document.elementFromPoint(r.left + Math.min(r.width / 2, 40), r.top + 8);
+  return r.top > -2 && at !== null && e.contains(at); }"""
+
+
 def _who(page: Page, line: int) -> str:
     """A line's speaker label, as read (a screen reader hears "Wearer:" before the words)."""
     return (page.locator(f"#line-{line} > .said-by").text_content() or "").strip().removesuffix(":")
@@ -54,10 +59,11 @@ def _who(page: Page, line: int) -> str:
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_a_tip_renames_speakers_and_moves_lines_by_keyboard_and_mouse(browser: Browser, served: str,
-                                                                       size: tuple[int, int]) -> None:
+                                                                       size: tuple[int, int],
+                                                                       tmp_path: Path) -> None:
     context, page, problems = _context(browser, size)
     try:
-        _speakers(page, served, size)
+        _speakers(page, served, size, tmp_path)
         assert page.evaluate("window.__csp") == []
     finally:
         context.close()
@@ -65,7 +71,7 @@ def test_a_tip_renames_speakers_and_moves_lines_by_keyboard_and_mouse(browser: B
     assert [p for p in problems if "status of 400" not in p] == []
 
 
-def _speakers(page: Page, url: str, size: tuple[int, int]) -> None:
+def _speakers(page: Page, url: str, size: tuple[int, int], shots: Path) -> None:
     tag = "desktop" if size == DESKTOP else "phone"
     sign_in(page, url, "alice")
     claim = page.locator("table.queue tbody tr", has_text="hallway").first.locator("button.claim")
@@ -80,7 +86,7 @@ def _speakers(page: Page, url: str, size: tuple[int, int]) -> None:
     assert chip.evaluate("(e) => getComputedStyle(e).backgroundColor") == WEARER_RGB
     assert page.locator("#speaker-1 .said-by").evaluate("(e) => getComputedStyle(e).backgroundColor") == WEARER_RGB
     assert _small_controls(page) == []
-    page.screenshot(path=str(SHOTS / f"speakers-{tag}.png"), full_page=True)
+    page.screenshot(path=str(shots / f"speakers-{tag}.png"), full_page=True)
 
     # Renamed by keyboard: type in the box, Enter sends it; the note is said where the page lands.
     page.focus("#rename-2")
@@ -101,7 +107,7 @@ def _speakers(page: Page, url: str, size: tuple[int, int]) -> None:
         "the name may hold only visible characters and spaces")
     assert page.input_value("#rename-3") == "Child\u200b"
     _focus_moves_to(page, "input#rename-3[name]")
-    page.screenshot(path=str(SHOTS / f"speakers-{tag}-refused.png"), full_page=True)
+    page.screenshot(path=str(shots / f"speakers-{tag}-refused.png"), full_page=True)
     page.fill("#rename-3", "Child")
     with page.expect_navigation():
         page.locator("#speaker-3 button.rename").click()
@@ -130,6 +136,10 @@ def _speakers(page: Page, url: str, size: tuple[int, int]) -> None:
     wait_until(page, "() => document.activeElement.id === 'line-0'")
     assert _who(page, 0) == "Child"
     assert "voice-2" in (page.locator("#line-0").get_attribute("class") or "")
+    # The moved line and its note are in sight, not under the pinned player (WCAG 2.4.11; a
+    # tester found them hidden on phones and tablets).
+    _ready(page)
+    wait_until(page, _IN_SIGHT % "line-0")
 
     # ... and by mouse, to a new speaker; clicking in the form does not seek the video.
     _ready(page)
@@ -137,7 +147,7 @@ def _speakers(page: Page, url: str, size: tuple[int, int]) -> None:
     before = float(page.evaluate(f"{PLAYER}.currentTime"))
     page.select_option("#move-2", "new")
     assert float(page.evaluate(f"{PLAYER}.currentTime")) == before
-    page.screenshot(path=str(SHOTS / f"speakers-{tag}-move.png"), full_page=True)
+    page.screenshot(path=str(shots / f"speakers-{tag}-move.png"), full_page=True)
     with page.expect_navigation():
         page.locator("#line-2 button.move").click()
     assert _who(page, 2) == "Speaker 4"

@@ -1075,3 +1075,18 @@ def test_what_an_attacker_found_is_refused_and_every_refusal_audited(app, store,
                     ("web:alice", f"/items/{item}/release", "400 POST")], said
     assert "say why you release this item" in rows[0].detail
     assert users["alice"]
+
+
+def test_a_refusal_of_a_path_with_a_nul_or_an_escape_is_audited_printably(app, store, world) -> None:
+    """A tester's finding (issue 16's review): a path holding %00 was refused but not audited
+    (the store refuses a NUL), and %1b put a raw escape in the audit row."""
+    item = world["item"]
+    alice = Client(app, "alice")
+    before = store.audit_page(offset=0, limit=1, action="refused")[1]
+    assert alice.post(f"/items/{item}/lines/%00/speaker", {"speaker": "new"}).status_code == 422
+    assert alice.get("/queue%1b[31m").status_code == 404
+    rows = store.audit_page(offset=0, limit=2, action="refused")[0]
+    assert store.audit_page(offset=0, limit=1, action="refused")[1] == before + 2
+    assert [r.object for r in reversed(rows)] == [f"/items/{item}/lines/\\x00/speaker",
+                                                   "/queue\\x1b[31m"]
+    assert not any(ord(c) < 32 for r in rows for c in r.object + (r.detail or ""))

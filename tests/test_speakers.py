@@ -277,8 +277,11 @@ def test_the_batch_tells_speakers_apart_and_flags_know_who_spoke(tmp_path: Path)
     assert "separated: speaker 2, wearer" in again.stdout
     assert {json.loads(line)["speaker"] for line in bwv(
         home, "export", "transcripts", "--format", "jsonl").stdout.splitlines()} == said
-    bad = bwv(home, "speakers", "99", check=False)
-    assert bad.returncode == 2 and "no media item 99" in bad.stderr
+    bad = bwv(home, "speakers", "1", "99", check=False)  # checked before any work
+    assert bad.returncode == 2 and "no transcribed media item 99" in bad.stderr
+    huge = bwv(home, "speakers", "99999999999999999999", check=False)
+    assert huge.returncode == 2 and "is not in the range 1<=x<=2147483647" in huge.stderr
+    assert bwv(home, "speakers", "1", "1").stdout.count("media 1:") == 1
 
     off = tmp_path / "off"
     bwv(off, "run", str(inbox), "--settle-seconds", "0", "--speakers", "off")

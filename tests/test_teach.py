@@ -266,6 +266,9 @@ def test_transcript_subtitles_and_handout_show_placeholders_not_details(pack) ->
     spoken = [line for line in vtt.splitlines() if "-->" not in line and not line.startswith("NOTE")]
     assert not PHONE_DIGITS.search(" ".join(spoken) + re.sub(r"<[^>]+>", " ", handout))
     assert re.search(r"\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}", vtt)
+    # Who speaks (issue 16), under the plain names: a TIP's name for a speaker stays home.
+    assert re.search(r"^<v (Wearer|Speaker \d+)>\S", vtt, re.MULTILINE), vtt
+    assert re.search(r'<strong class="who">(Wearer|Speaker \d+):</strong>', handout)
     assert "Calm first response" in handout and "4 / 5" in handout and "good practice" in handout
     assert "Why it matters" in handout  # the rubric's guidance for the flag
     assert "doorstep" not in handout  # the file name (in the feedback too) does not leave

@@ -8,7 +8,7 @@ from pipeline.cli.common import CONTEXT, _apply_shared, _instance, _shared_optio
 
 
 @cli.command("speakers", context_settings=CONTEXT)
-@click.argument("media_ids", nargs=-1, type=click.IntRange(min=1))
+@click.argument("media_ids", nargs=-1, type=click.IntRange(min=1, max=2**31 - 1))
 @click.option("--all", "every", is_flag=True, help="Every transcribed file.")
 @click.option("--method", type=click.Choice(["ge2e", "mfcc"]), default="ge2e", show_default=True,
               help="How voices are told apart.")
@@ -35,7 +35,14 @@ def speakers(ctx: click.Context, media_ids: tuple[int, ...], every: bool, method
         raise click.UsageError("give media ids, or --all")
     instance = _instance(ctx)
     store = open_instance(instance)
-    ids = list(media_ids) or [m.id for m in store.iter_media() if m.state == "done"]
+    done = [m.id for m in store.iter_media() if m.state == "done"]
+    ids = list(dict.fromkeys(media_ids)) or done  # each once, in the order given
+    unknown = [str(i) for i in ids if i not in done]
+    if unknown:  # checked before any work: all or nothing
+        raise click.UsageError(f"no transcribed media item {', '.join(unknown)} (bwv export "
+                               "media lists them; a file is ready once its state is done)")
+    if not ids:
+        click.echo("no transcribed files yet: nothing to do")
     for media_id in ids:
         result = speakers_again(instance, store, media_id, method=method, actor=current_actor())
         found = sorted({t.speaker for t in result.turns})

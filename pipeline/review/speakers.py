@@ -12,6 +12,7 @@ exports) shows the names and the moved lines. Errors are those of
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,19 +94,35 @@ def move_choices(known: Sequence[str], state: SpeakerState) -> list[tuple[str, s
     return [(sp, state.name(sp)) for sp in voices] + [(NEW_SPEAKER, f"a new speaker ({new})")]
 
 
+#: Letters that show as nothing (Hangul fillers), the joiner of combining marks, and what an
+#: undecodable byte becomes.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u034f\ufffd")
+_MARKS_IN_A_ROW = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{3,}")
+_DEFAULT_NAME = re.compile(r"^(wearer|speaker\s*\d+)$")
+
+
 def check_speaker_name(name: str, *, speaker: str, known: Sequence[str],
                        state: SpeakerState) -> str:
     """The name a TIP typed for a speaker, tidied (spaces collapsed); "" gives the default
     name back. A :class:`FormProblems` for the field ``name`` when it holds characters no one
     can see, is too long, says nothing, or is another speaker's name in this file."""
-    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
-        # Escapes, bells, zero-width and direction marks: invisible on the page and in the
-        # captions, and a terminal reading the audit log would act on them.
+    if any(unicodedata.category(c) in ("Cc", "Cf") or c in _BLANK_LETTERS for c in name):
+        # Escapes, bells, zero-width and direction marks, fillers that look like nothing and
+        # undecodable bytes: invisible on the page and in the captions, and a terminal
+        # reading the audit log would act on the escapes.
         raise FormProblems([("name", "the name may hold only visible characters and spaces "
-                                     "(no control, zero-width or direction characters)")])
-    tidy = " ".join(name.split())
-    if not tidy or tidy == default_name(speaker):
+                                     "(no control, zero-width, direction or filler characters)")])
+    tidy = " ".join(unicodedata.normalize("NFC", name).split())
+    if _MARKS_IN_A_ROW.search(tidy):
+        raise FormProblems([("name", "the name has letters piled with accents: at most two on "
+                                     "one letter")])
+    if not tidy or tidy.casefold() == default_name(speaker).casefold():
         return ""
+    if _DEFAULT_NAME.match(tidy.casefold()):
+        # "Wearer" or "Speaker 7" on another voice would pass it off as that speaker, now or
+        # once that speaker is created or given its default name back.
+        raise FormProblems([("name", f"{tidy} is the name bwv gives a speaker: name a role, "
+                                     "such as Caller or Officer 2")])
     if len(tidy) > MAX_NAME:
         raise FormProblems([("name", f"the name must be at most {MAX_NAME} characters "
                                      f"(it has {len(tidy)})")])

@@ -4,6 +4,20 @@
 "use strict";
 
 (function () {
+  // The pinned player's height, so that what a #fragment names or the focus reaches is
+  // scrolled below it, not under it (review.css, scroll-padding-top).
+  const pane = document.querySelector(".player-pane");
+  const measure = () => {
+    if (pane) document.documentElement.style.setProperty("--player-h", `${pane.offsetHeight}px`);
+  };
+  measure();
+  window.addEventListener("resize", measure);
+  const video = document.getElementById("player");
+  if (video) video.addEventListener("loadedmetadata", () => {
+    measure();
+    const target = location.hash && document.getElementById(location.hash.slice(1));
+    if (target) target.scrollIntoView({ block: "start" });
+  }, { once: true });
   // "Item 12 marked reviewed.": focused, so a screen reader says it and the keyboard goes on
   // from there. A note said inside the element a #fragment names is not focusable itself: the
   // browser focuses that element (reviewers/pages/review.py, Said).
