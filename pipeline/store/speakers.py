@@ -223,7 +223,7 @@ class SpeakerQueries(Queries):
         """How each transcribed file's speakers were told apart (for exports and reports)."""
         with self.session() as s:
             rows = s.execute(select(db.Transcript.media_id, db.Transcript.speaker_status))
-            return {media_id: status for media_id, status in rows.tuples()}
+            return {media_id: status for media_id, status in rows}
 
     def set_flag_speakers(self, media_id: int, segments: Sequence[Segment]) -> int:
         """Give each of a file's flags the speaker most of its words have now; how many
