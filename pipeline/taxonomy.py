@@ -8,6 +8,8 @@ teaching export all name categories.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Literal
 
 #: Who must say a category's words for a match to be a flag of it (a rubric's ``said_by``):
@@ -80,3 +82,16 @@ def said_by_allows(said_by: SaidBy, speaker: str | None) -> bool:
     if speaker is None or said_by == "anyone":
         return True
     return (speaker == WEARER) == (said_by == "wearer")
+
+
+def majority_speaker(speakers: Sequence[str | None]) -> str | None:
+    """Who said a run of words: the speaker of most of them, a tie going to the first to speak.
+
+    None (unknown) counts as a speaker like any other, so a match mostly of words with no
+    speaker is unknown and flags by language alone.
+    """
+    if not speakers:
+        return None
+    counts = Counter(speakers)
+    best = max(counts.values())
+    return next(s for s in speakers if counts[s] == best)

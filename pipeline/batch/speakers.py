@@ -28,6 +28,7 @@ import numpy as np
 
 from pipeline.batch import voices
 from pipeline.records import Segment, Word
+from pipeline.taxonomy import WEARER
 
 log = logging.getLogger("bwv.speakers")
 
@@ -35,7 +36,6 @@ METHODS = ("ge2e", "mfcc")
 #: "separated": two or more voices told apart (flags know who speaks); "one voice": every word
 #: is one speaker's; "without speakers": no speech, or the stage failed (flags by language).
 STATUSES = ("separated", "one voice", "without speakers")
-WEARER = "wearer"
 #: Each method's clustering threshold (its distances have their own scale).
 _THRESHOLDS = {"ge2e": 0.42, "mfcc": 0.9}
 
@@ -109,8 +109,8 @@ def encoder(threads: int = 1, *, cache: Path | None = None) -> voices.Ge2eEncode
 
 
 def load_method(method: str, cache: Path | None = None) -> None:
-    """Load what a method needs before the first file (the batch does this in the
-    background while the inbox is hashed)."""
+    """Load what a method needs, once per process (a worker does this at its first file's
+    speaker stage; ``cache``: see :func:`encoder`)."""
     if method == "ge2e":
         encoder(cache=cache)
 

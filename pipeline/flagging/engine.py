@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -29,7 +28,7 @@ from pipeline.errors import ModelError, RubricError
 from pipeline.flagging.context import asked_about, is_question, negated
 from pipeline.flagging.rubric import Category, Pattern, Rubric
 from pipeline.records import Flag, Segment, Word
-from pipeline.taxonomy import said_by_allows
+from pipeline.taxonomy import majority_speaker, said_by_allows
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -260,19 +259,6 @@ class FlagEngine:
 
 #: A flag's speaker where its words name none (speakers not told apart).
 UNKNOWN_SPEAKER = "unknown"
-
-
-def majority_speaker(speakers: Sequence[str | None]) -> str | None:
-    """Who said a run of words: the speaker of most of them, a tie going to the first to speak.
-
-    None (unknown) counts as a speaker like any other, so a match mostly of words with no
-    speaker is unknown and flags by language alone.
-    """
-    if not speakers:
-        return None
-    counts = Counter(speakers)
-    best = max(counts.values())
-    return next(s for s in speakers if counts[s] == best)
 
 
 # Words too common to make a selective anchor (any anchor is correct; these are just slow).

@@ -21,7 +21,13 @@ from pipeline.errors import ConflictError, NotFoundError
 from pipeline.review.items import FormProblems, actor, held_item, may_view_item, shown_span
 from pipeline.store import Store
 from pipeline.store import schema as db
-from pipeline.store.speakers import WEARER, SpeakerState, default_name
+from pipeline.store.speakers import (
+    WEARER,
+    SpeakerState,
+    default_name,
+    next_speaker,
+    speaker_number,
+)
 
 #: The longest name a TIP may give a speaker, in characters.
 MAX_NAME = 60
@@ -55,16 +61,6 @@ class Speaker:
         return self.name != self.default
 
 
-def speaker_number(speaker: str) -> int:
-    """1 for the wearer, N for ``speaker N``."""
-    return 1 if speaker == WEARER else int(speaker.rsplit(" ", 1)[-1])
-
-
-def speaker_of_number(number: int) -> str:
-    """The speaker :func:`speaker_number` gave ``number``."""
-    return WEARER if number == 1 else f"speaker {number}"
-
-
 def voice_class(speaker: str | None) -> str:
     """The CSS class of a speaker's colour: the wearer's is always ``voice-w``; the others
     take ``voice-1`` to ``voice-6`` in turn; no speaker, none."""
@@ -78,12 +74,6 @@ def voice_class(speaker: str | None) -> str:
 def file_speakers(known: Sequence[str], state: SpeakerState) -> list[Speaker]:
     """A file's speakers (the wearer first), each with the name it is shown under."""
     return [Speaker(sp, state.name(sp), default_name(sp)) for sp in known]
-
-
-def next_speaker(known: Sequence[str]) -> str:
-    """The speaker a line moved to "a new speaker" becomes: one past the highest heard."""
-    others = [speaker_number(sp) for sp in known if sp != WEARER]
-    return f"speaker {max(others, default=1) + 1}"
 
 
 def move_choices(known: Sequence[str], state: SpeakerState) -> list[tuple[str, str]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -27,9 +26,20 @@ from pipeline.store.accounts import web_actor
 from pipeline.store.base import Queries, first_name
 from pipeline.store.media import segment_rows
 from pipeline.store.speaker_tables import SpeakerMove, SpeakerName
+from pipeline.taxonomy import WEARER, majority_speaker
 
-WEARER = "wearer"
 _SPEAKER_ID = re.compile(r"^(wearer|speaker [2-9]|speaker [1-9][0-9])$")
+
+
+def speaker_number(speaker: str) -> int:
+    """1 for the wearer, N for ``speaker N``."""
+    return 1 if speaker == WEARER else int(speaker.rsplit(" ", 1)[-1])
+
+
+def next_speaker(known: Sequence[str]) -> str:
+    """The speaker a line moved to "a new speaker" becomes: one past the highest heard."""
+    others = [speaker_number(sp) for sp in known if sp != WEARER]
+    return f"speaker {max(others, default=1) + 1}"
 
 
 def default_name(speaker: str | None) -> str:
@@ -136,8 +146,7 @@ class SpeakerQueries(Queries):
         with self.session() as s:
             found = {sp for sp in s.scalars(select(db.Segment.speaker).where(
                 db.Segment.media_id == media_id)) if sp}
-        return sorted(found, key=lambda sp: (sp != WEARER, int(sp.split()[-1])
-                                             if sp != WEARER else 0))
+        return sorted(found, key=speaker_number)
 
     def rename_speaker(self, media_id: int, speaker: str, name: str, *, by: int,
                        review_item_id: int | None) -> None:
@@ -159,8 +168,7 @@ class SpeakerQueries(Queries):
         The target is one of the file's speakers, the wearer, or the next new speaker.
         """
         known = self.speakers_of(media_id)
-        others = [int(sp.split()[-1]) for sp in known if sp != WEARER]
-        allowed = {*known, WEARER, f"speaker {max(others, default=1) + 1}"}
+        allowed = {*known, WEARER, next_speaker(known)}
         if not _SPEAKER_ID.match(to_speaker) or to_speaker not in allowed:
             raise InvalidRequestError(
                 f"cannot move a line to {to_speaker!r}: choose one of "
@@ -232,9 +240,9 @@ class SpeakerQueries(Queries):
         changed = 0
         with self.session() as s:
             for flag in s.scalars(select(db.Flag).where(db.Flag.media_id == media_id)):
-                said = Counter(w.speaker or "unknown" for w in words
-                               if w.end_s > flag.start_s and w.start_s < flag.end_s)
-                speaker = said.most_common(1)[0][0] if said else "unknown"
+                said = majority_speaker([w.speaker for w in words
+                                         if w.end_s > flag.start_s and w.start_s < flag.end_s])
+                speaker = said or "unknown"
                 if speaker != flag.speaker:
                     flag.speaker, changed = speaker, changed + 1
         return changed
