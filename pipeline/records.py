@@ -42,6 +42,10 @@ class Segment:
     #: Which of Whisper's segments this is (or is part of), so that turns computed again can
     #: regroup its words without transcribing again; None before speakers were told apart.
     origin: int | None = None
+    #: The name of the speech model whose decoding produced this segment's words, e.g.
+    #: "tiny.en" or "base" (a span decoded again by the second look); None for transcripts
+    #: stored before this was recorded.
+    model: str | None = None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline.batch.media import extract_speech, probe_media, select_speech_track
+from pipeline.batch.second_look import LookModel, after_decoding
 from pipeline.batch.speakers import Speakers
 from pipeline.batch.transcribe import DecodeOptions, read_wav, transcribe_part
 from pipeline.errors import ConfigError, MediaError
@@ -89,6 +90,7 @@ class WorkerSpec:
     cpu_threads: int = 1
     decode: DecodeOptions = field(default_factory=DecodeOptions)
     speaker_cache: str | None = None  # where the voice encoder keeps its ONNX graph
+    look: LookModel | None = None  # the second look's model (None: no second look)
 
 
 @dataclass(frozen=True)
@@ -130,12 +132,10 @@ class Transcriber:
         return PartResult([], self.name, _peak_rss_bytes())
 
     def speakers(self, wav: str, segments: list[Segment], method: str) -> Speakers:
-        """Speaker turns of a file from its audio at recorded levels, on a worker between
-        parts (one thread, like decoding: the stage never competes with the workers)."""
-        from pipeline.batch.speakers import assign_speakers, load_method
-
-        load_method(method, Path(self.spec.speaker_cache) if self.spec.speaker_cache else None)
-        return assign_speakers(read_wav(Path(wav)), segments, method=method)
+        """Speaker turns and the second look of a file, on a worker between parts (one
+        thread, like decoding: the stage never competes with the workers)."""
+        return after_decoding(Path(wav), segments, method, speaker_cache=self.spec.speaker_cache,
+                              look=self.spec.look, device=self.spec.device, cpu_threads=self.spec.cpu_threads)
 
 
 # --- worker processes on this machine -----------------------------------------------------

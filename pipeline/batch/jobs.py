@@ -42,6 +42,7 @@ from pipeline.batch.ingest import DEFAULT_SETTLE_S, InboxEntry, scan_inbox, stor
 from pipeline.batch.media import levels_path
 from pipeline.batch.models import SpeechModel, resolve_speech_model
 from pipeline.batch.scheduler import FileOutcome, RunOptions, StagePass
+from pipeline.batch.second_look import look_model
 from pipeline.batch.transcribe import default_cpu_threads
 from pipeline.config import Instance
 from pipeline.errors import ConfigError, ConflictError, MediaError
@@ -183,6 +184,8 @@ class Batch:
             self.model: SpeechModel = resolve_speech_model(
                 self.options.model, models_dir=self.instance.models_dir
             )
+            o = self.options
+            self.look = look_model(o.second_look, o.speakers, self.model.name, self.instance.models_dir)
             self.rubric: Rubric = load_rubric(self.options.rubric_path)  # fail fast, before work
             swept = sweep_leftovers(self.instance, self.store)
             if swept:
@@ -211,7 +214,7 @@ class Batch:
                 model_name=self.model.name, model_path=str(self.model.path),
                 device=self.options.device,
                 cpu_threads=default_cpu_threads(self.workers),
-                decode=self.options.decode, speaker_cache=str(self.instance.models_dir),
+                decode=self.options.decode, speaker_cache=str(self.instance.models_dir), look=self.look,
             )
             self._executor = make_executor(self.options.executor, spec, self.workers,
                                            address=self.options.address)

@@ -57,6 +57,7 @@ class RunOptions:
     rubric_path: Path | None = None
     decode: DecodeOptions = field(default_factory=DecodeOptions)
     speakers: str = "ge2e"  # how voices are told apart (speakers.METHODS), or "off"
+    second_look: str = "off"  # "others": their turns decoded again with base (see the README)
     retry_base_s: float = 30.0  # back-off before retry n: retry_base_s * 4 ** (n - 1)
     retry_wait_s: float = 600.0  # a run waits this long at most for a retry, then leaves it
 
@@ -206,11 +207,8 @@ class StagePass:
             self._save(media_id, item, without_speakers(item.segments,
                                                         why="turned off (--speakers off)"))
             return
-        recorded = levels_path(item.wav)  # the levels as recorded, not normalised
-        try:
-            item.speakers = self.batch.executor.speakers(
-                recorded if recorded.exists() else item.wav, list(item.segments),
-                self.options.speakers)
+        try:  # the worker reads the levels as recorded beside the WAV, where extraction kept them
+            item.speakers = self.batch.executor.speakers(item.wav, list(item.segments), self.options.speakers)
         except Exception as exc:  # noqa: BLE001 - a broken pool: the words are kept regardless
             self._save(media_id, item, without_speakers(
                 item.segments, why=f"failed: {type(exc).__name__}: {exc}"[:300]))

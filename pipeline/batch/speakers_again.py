@@ -26,11 +26,13 @@ from pipeline.store import Store
 
 
 def regroup(segments: Sequence[Segment]) -> list[Segment]:
-    """Stored segments joined back into the Whisper segments they were split from."""
+    """Stored segments joined back into the Whisper segments they were split from (pieces
+    that different speech models decoded stay apart, each keeping its model)."""
     out: list[Segment] = []
     for seg in segments:
         last = out[-1] if out else None
-        if last is not None and seg.origin is not None and seg.origin == last.origin:
+        if (last is not None and seg.origin is not None and seg.origin == last.origin
+                and seg.model == last.model):
             out[-1] = replace(last, end_s=max(last.end_s, seg.end_s), words=last.words + seg.words,
                               text=f"{last.text} {seg.text}".strip(), speaker=None)
         else:

@@ -20,7 +20,12 @@ from pipeline.cli.common import (
 
 
 def _processing_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--workers, --model, --device, --rubric and --speakers, shared by run and watch."""
+    """--workers, --model, --device, --rubric, --speakers and --second-look, shared by run and watch."""
+    fn = click.option("--second-look", type=click.Choice(["others", "off"]), default="off",
+                      show_default=True,
+                      help="others: decode the turns of every voice but the camera wearer's again "
+                      "with the larger base model, combining the two passes word by word (slower; "
+                      "see the README for what it gains and costs).")(fn)
     fn = click.option("--speakers", type=click.Choice(["ge2e", "mfcc", "off"]), default="ge2e",
                       show_default=True,
                       help="How voices are told apart (the camera wearer and speaker 2, 3, ...): "
@@ -50,7 +55,7 @@ def _processing_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @_shared_options
 @click.pass_context
 def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, model: str,
-        device: str, rubric: Path | None, speakers: str, settle_seconds: float,
+        device: str, rubric: Path | None, speakers: str, second_look: str, settle_seconds: float,
         address: str | None,
         retry_seconds: float, sub_home: str | None, sub_db: str | None) -> None:
     """Run the whole batch over INBOX: ingest, transcribe, flag, queue.
@@ -78,7 +83,7 @@ def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, mod
     quiet = ctx.find_root().obj.get("quiet", False)
     options = RunOptions(workers=workers, executor=executor, address=address, model=model,
                          device=device, settle_s=settle_seconds, rubric_path=rubric,
-                         retry_base_s=retry_seconds, speakers=speakers)
+                         retry_base_s=retry_seconds, speakers=speakers, second_look=second_look)
     with _Progress(quiet=quiet) as progress:
         summary = run_batch(inbox, instance=instance, options=options, on_file=progress.file,
                             on_start=progress.start)
@@ -128,7 +133,7 @@ def ingest(ctx: click.Context, inbox: Path, settle_seconds: float,
 @click.pass_context
 def watch(ctx: click.Context, inbox: Path, interval: float, settle_seconds: float,
           workers: int | None, model: str, device: str, rubric: Path | None, speakers: str,
-          sub_home: str | None, sub_db: str | None) -> None:
+          second_look: str, sub_home: str | None, sub_db: str | None) -> None:
     """Watch INBOX and process files as they arrive, for forces that upload all day.
 
     A file is taken once it has stopped growing. The workers stay loaded between
@@ -150,7 +155,7 @@ def watch(ctx: click.Context, inbox: Path, interval: float, settle_seconds: floa
     instance = _instance(ctx)
     quiet = ctx.find_root().obj.get("quiet", False)
     options = RunOptions(workers=workers, model=model, device=device, settle_s=settle_seconds,
-                         rubric_path=rubric, speakers=speakers)
+                         rubric_path=rubric, speakers=speakers, second_look=second_look)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -323,7 +328,8 @@ def export_flags(ctx: click.Context, fmt: str, out: str | None, sub_home: str | 
 @export.command("transcripts", context_settings=CONTEXT)
 @_export_options(["jsonl", "csv", "vtt"])
 def export_transcripts(ctx: click.Context, fmt: str, out: str | None, sub_home: str | None, sub_db: str | None) -> None:
-    """One row per segment: source, sha256, start, end, text and words (JSONL).
+    """One row per segment: source, sha256, start, end, speaker, speaker_name, model (the
+    speech model that gave its words), text and words (JSONL).
 
     \b
     Example:

@@ -22,7 +22,8 @@ FLAG_FIELDS = [
     "source", "sha256", "start", "end", "category", "family", "rubric", "text", "context",
     "speaker", "severity", "pattern", "review_item",
 ]
-SEGMENT_FIELDS = ["source", "sha256", "start", "end", "speaker", "speaker_name", "text", "words"]
+SEGMENT_FIELDS = ["source", "sha256", "start", "end", "speaker", "speaker_name", "model", "text",
+                  "words"]
 MEDIA_FIELDS = ["source", "sha256", "state", "reason", "duration", "names", "audio_track",
                 "has_video", "speakers"]
 
@@ -51,8 +52,9 @@ def flag_rows(store: Store) -> Iterator[dict[str, Any]]:
 def segment_rows(store: Store) -> Iterator[dict[str, Any]]:
     """One row per transcript segment with its ``speaker`` (``wearer``, ``speaker 2``, ...;
     null where speakers were not told apart) and the name it is shown under (a TIP's, else
-    "Wearer", "Speaker 2"); words with ``start``, ``end``, ``word``, ``probability``,
-    ``speaker``."""
+    "Wearer", "Speaker 2"), the ``model`` whose decoding gave its words ("tiny.en", "base";
+    null for transcripts stored before this was recorded); words with ``start``, ``end``,
+    ``word``, ``probability``, ``speaker``."""
     names = store.names_by_media()
     speaker_names = store.speaker_names_by_media()
     for seg, sha in store.iter_segments():
@@ -69,6 +71,7 @@ def segment_rows(store: Store) -> Iterator[dict[str, Any]]:
             "speaker": seg.speaker,
             "speaker_name": speaker_names.get(seg.media_id, {}).get(
                 seg.speaker or "", default_name(seg.speaker)),
+            "model": seg.model,
             "text": seg.text,
             "words": words,
         }

@@ -157,7 +157,8 @@ class MediaQueries(JobQueries):
         """Store a transcript's segments and words, replacing any earlier attempt.
 
         The segments carry their speakers where the speaker stage told them apart
-        (``speaker_status``, with ``speaker_info`` on how).
+        (``speaker_status``, with ``speaker_info`` on how). A segment that does not say which
+        speech model produced its words is stored as produced by ``model``.
         """
         with self.session() as s:
             s.execute(delete(db.Segment).where(db.Segment.media_id == media_id))
@@ -169,7 +170,7 @@ class MediaQueries(JobQueries):
                 speaker_status=speaker_status,
                 speaker_info=None if speaker_info is None else json.dumps(speaker_info),
             ))
-            s.add_all(segment_rows(media_id, result.segments))
+            s.add_all(segment_rows(media_id, result.segments, model=model))
             media = s.get_one(db.Media, media_id)
             media.state, media.updated_at = "transcribed", clock.now()
             self._stage_done(s, media_id, "transcribe")
@@ -184,7 +185,7 @@ class MediaQueries(JobQueries):
                 Segment(
                     r.start_s, r.end_s, r.text,
                     tuple(Word(**w) for w in json.loads(r.words_json)),
-                    r.avg_logprob, r.no_speech_prob, r.speaker, r.origin,
+                    r.avg_logprob, r.no_speech_prob, r.speaker, r.origin, r.model,
                 )
                 for r in rows
             ]
@@ -284,14 +285,16 @@ class MediaQueries(JobQueries):
             return Totals(audio_s=float(audio or 0.0), flags_by_category=flags, review_items=items or 0)
 
 
-def segment_rows(media_id: int, segments: Sequence[Segment]) -> list[db.Segment]:
-    """Rows for a transcript's segments, each word with its speaker in ``words_json``."""
+def segment_rows(media_id: int, segments: Sequence[Segment], *, model: str | None = None
+                 ) -> list[db.Segment]:
+    """Rows for a transcript's segments, each word with its speaker in ``words_json``; a
+    segment whose ``model`` is None is stored with ``model`` (the transcript's)."""
     return [
         db.Segment(
             media_id=media_id, idx=i, start_s=seg.start_s, end_s=seg.end_s, text=seg.text,
             words_json=json.dumps([asdict(w) for w in seg.words]),
             avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob,
-            speaker=seg.speaker, origin=seg.origin,
+            speaker=seg.speaker, origin=seg.origin, model=model if seg.model is None else seg.model,
         )
         for i, seg in enumerate(segments)
     ]

@@ -116,6 +116,9 @@ class Segment(Base):
     # it is (part of), so that turns computed again regroup its words.
     speaker: Mapped[str | None] = mapped_column(String(40))
     origin: Mapped[int | None] = mapped_column(Integer)
+    # The speech model whose decoding gave its words ("tiny.en", "base" where the second look
+    # decoded it again; as long as Transcript.model); None: stored before this was recorded.
+    model: Mapped[str | None] = mapped_column(String(200))
 
 
 class ReviewItem(Base):
