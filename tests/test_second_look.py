@@ -130,7 +130,11 @@ def test_the_batchs_second_look_rewrites_the_far_voice_and_loses_no_sure_word(he
     after = {"".join(c for c in w.word.lower() if c.isalnum()) for s in result.segments for w in s.words}
     sure = {"".join(c for c in w.word.lower() if c.isalnum()) for s in segments for w in s.words
             if w.probability >= LookSettings().keep_p}
-    assert sure <= after
+    # ... unless the second pass put there words it was at least as sure of (the merge rule).
+    for lost in sure - after:
+        w = next(w for s in segments for w in s.words if "".join(c for c in w.word.lower() if c.isalnum()) == lost)
+        assert any(x.probability >= w.probability for s in result.segments if s.model == "base"
+                   for x in s.words if abs(x.start_s - w.start_s) < 1.0), lost
     # Times stay in order and inside the file.
     starts = [w.start_s for s in result.segments for w in s.words]
     assert starts == sorted(starts) and 0 <= starts[0] and starts[-1] <= len(np.asarray(read_wav(wav))) / RATE
