@@ -45,7 +45,6 @@ class LookSettings:
     edge_s: float = 0.15  # second-pass words are kept if their middle is this near the span
     beam_size: int = 3
     join_gap_s: float = 0.6  # silence between spans decoded together
-    joined: bool = True  # decode all spans in one run (full windows) rather than one by one
     condition: bool = True  # the joined run conditions on its earlier text
     temperature: tuple[float, ...] = (0.0,)  # fallback temperatures (each costs a decode again)
     log_prob_threshold: float | None = None  # a window below this average log probability falls back
@@ -104,27 +103,12 @@ def plan_spans(segments: Sequence[Segment], audio_s: float, settings: LookSettin
     return sorted(chosen, key=lambda s: s.start_s)
 
 
-def _decode(whisper: WhisperModel, samples: np.ndarray, span: Span, settings: LookSettings) -> list[Any]:
-    lo = max(0, int((span.start_s - settings.pad_s) * SAMPLE_RATE))
-    hi = min(len(samples), int((span.end_s + settings.pad_s) * SAMPLE_RATE))
-    audio = np.asarray(samples[lo:hi], dtype=np.float32) / 32768.0
-    raw, _info = whisper.transcribe(
-        audio, language="en", beam_size=settings.beam_size, word_timestamps=True, vad_filter=False,
-        condition_on_previous_text=False, without_timestamps=False)
-    offset = lo / SAMPLE_RATE
-    out = []
-    for seg in raw:
-        words = [(float(w.start) + offset, float(w.end) + offset, w.word.strip(), float(w.probability))
-                 for w in (seg.words or ()) if w.word.strip()]
-        out.append((words, float(seg.avg_logprob), float(seg.no_speech_prob)))
-    return out
-
-
 def _decode_joined(whisper: WhisperModel, samples: np.ndarray, spans: list[Span],
-                   settings: LookSettings) -> list[list[Any]]:
+                   settings: LookSettings) -> list[list[Word]]:
     """Every span decoded in one run: the spans' audio laid end to end with short silences
     between, so that each 30-second window the model hears is full of speech (a window costs
-    the same however little of it is speech). Words are mapped back to each span's time."""
+    the same however little of it is speech; one span at a time was slower and less accurate,
+    see the README). Each span's words, at their times in the file."""
     gap = np.zeros(int(settings.join_gap_s * SAMPLE_RATE), dtype=np.float32)
     pieces, places, at = [], [], 0
     for span in spans:
@@ -139,20 +123,14 @@ def _decode_joined(whisper: WhisperModel, samples: np.ndarray, spans: list[Span]
         np.concatenate(pieces), language="en", beam_size=settings.beam_size, word_timestamps=True,
         vad_filter=False, condition_on_previous_text=settings.condition, temperature=list(settings.temperature),
         log_prob_threshold=settings.log_prob_threshold)
-    out: list[list[Any]] = [[] for _ in spans]
-    for seg in raw:
-        by_span: dict[int, list[Any]] = {}
-        for w in seg.words or ():
-            if not w.word.strip():
-                continue
-            mid = (float(w.start) + float(w.end)) / 2 * SAMPLE_RATE
-            k = min(range(len(places)), key=lambda j: 0 if places[j][0] <= mid < places[j][1]
-                    else min(abs(mid - places[j][0]), abs(mid - places[j][1])))
-            shift = (places[k][2] - places[k][0]) / SAMPLE_RATE
-            by_span.setdefault(k, []).append((float(w.start) + shift, float(w.end) + shift, w.word.strip(),
-                                              float(w.probability)))
-        for k, words in by_span.items():
-            out[k].append((words, float(seg.avg_logprob), float(seg.no_speech_prob)))
+    out: list[list[Word]] = [[] for _ in spans]
+    for w in (w for seg in raw for w in (seg.words or ()) if w.word.strip()):
+        mid = (float(w.start) + float(w.end)) / 2 * SAMPLE_RATE
+        k = min(range(len(places)), key=lambda j: 0 if places[j][0] <= mid < places[j][1]
+                else min(abs(mid - places[j][0]), abs(mid - places[j][1])))
+        shift = (places[k][2] - places[k][0]) / SAMPLE_RATE
+        out[k].append(Word(round(float(w.start) + shift, 3), round(float(w.end) + shift, 3), w.word.strip(),
+                           round(float(w.probability), 4)))
     return out
 
 
@@ -187,38 +165,27 @@ def merge_words(old: Sequence[Word], new: Sequence[Word], keep_p: float) -> list
     return out
 
 
-def _owner_of(word: Word, old: list[Word], owner: dict[tuple[float, str], int]) -> int:
-    """Which first-pass segment a word belongs to: its own (a first-pass word), else the
-    segment of the first-pass word nearest in time."""
-    if (word.end_s, word.word) in owner:
-        return owner[(word.end_s, word.word)]
-    near = old[_nearest(old, (word.start_s + word.end_s) / 2)]
-    return owner[(near.end_s, near.word)]
-
-
-def _replace_span(segments: Sequence[Segment], span: Span, decoded: list[Any], model: str,
+def _replace_span(segments: Sequence[Segment], span: Span, heard: list[Word], model: str,
                   settings: LookSettings) -> list[Segment] | None:
-    """The span's segments with the two passes' words combined, or None to keep the first pass."""
+    """The span's segments with the two passes' words combined, or None to keep the first pass
+    (the second wrote no words in it). Each word stays in its first-pass segment (a second-pass
+    word in that of the first-pass word nearest in time), and times are kept in order."""
     old_segs = list(segments[span.first:span.last + 1])
     old = [w for s in old_segs for w in s.words]
-    owner = {(w.end_s, w.word): k for k, s in enumerate(old_segs) for w in s.words}
+    owner = {id(w): k for k, s in enumerate(old_segs) for w in s.words}
     lo, hi = span.start_s - settings.edge_s, span.end_s + settings.edge_s
-    new = [Word(round(start, 3), round(end, 3), text, round(prob, 4))
-           for words, _logprob, _no_speech in decoded for start, end, text, prob in words
-           if lo <= (start + end) / 2 <= hi]
+    new = [w for w in heard if lo <= (w.start_s + w.end_s) / 2 <= hi]
     if not new:
         return None
-    merged, previous = [], 0.0
-    for word, second in merge_words(old, new, settings.keep_p):  # the two passes' times, kept in order
-        start = max(word.start_s, previous)
-        merged.append((replace(word, start_s=start, end_s=max(word.end_s, start)), second))
-        previous = start
     pieces: list[Segment] = []
     current: list[Word] = []
     key: tuple[int, bool] | None = None
-    for word, second in merged:
-        k = _owner_of(word, old, owner)
-        word = replace(word, speaker=old_segs[k].speaker)
+    previous = 0.0
+    for word, second in merge_words(old, new, settings.keep_p):
+        k = owner[id(old[_nearest(old, (word.start_s + word.end_s) / 2)] if second else word)]
+        start = max(word.start_s, previous)
+        word = replace(word, start_s=start, end_s=max(word.end_s, start), speaker=old_segs[k].speaker)
+        previous = start
         if current and key is not None and key != (k, second):
             pieces.append(_piece(current, old_segs[key[0]], model if key[1] else None))
             current = []
@@ -249,11 +216,9 @@ def second_look(samples: np.ndarray, segments: Sequence[Segment], *, whisper: Wh
     spans = plan_spans(segments, audio_s, settings)
     out: list[Segment] = []
     at, replaced, kept_first = 0, 0.0, 0
-    joined = _decode_joined(whisper, samples, spans, settings) if settings.joined else None
-    for n, span in enumerate(spans):
+    for span, heard in zip(spans, _decode_joined(whisper, samples, spans, settings), strict=True):
         out.extend(segments[at:span.first])
-        decoded = joined[n] if joined is not None else _decode(whisper, samples, span, settings)
-        new = _replace_span(segments, span, decoded, model, settings)
+        new = _replace_span(segments, span, heard, model, settings)
         if new is None:
             out.extend(segments[span.first:span.last + 1])
             kept_first += 1
@@ -265,10 +230,6 @@ def second_look(samples: np.ndarray, segments: Sequence[Segment], *, whisper: Wh
     info = {"model": model, "spans": len(spans), "kept_first_pass": kept_first,
             "seconds": round(replaced, 2), "elapsed_s": round(time.perf_counter() - started, 3)}
     return tuple(out), info
-
-
-#: ``--second-look``: ``others`` decodes the turns of every voice but the wearer's again.
-LOOKS = ("others", "off")
 
 
 @dataclass(frozen=True)
