@@ -43,7 +43,8 @@ import shutil
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -341,6 +342,35 @@ class BatchResult:
         return self.stage_s / self.wall_s if self.stage_s is not None else float("nan")
 
 
+@contextmanager
+def fresh_batch(scenes: Sequence[Scene], args: Sequence[str], *,
+                prepare: Callable[[Path], None] | None = None) -> Iterator[tuple[float, int, Any]]:
+    """``bwv run ARGS`` over the scenes' WAVs in a fresh instance, timed wall to wall; yields
+    the wall seconds, the process tree's peak memory and the instance's store (open until
+    the block ends). ``prepare`` gets the instance folder before the run."""
+    from pipeline.config import resolve_instance
+    from pipeline.store import open_store
+    from scripts.bench_run import run_measured
+
+    with tempfile.TemporaryDirectory(prefix="bwv-bench-") as tmp:
+        inbox, home = Path(tmp) / "inbox", Path(tmp) / "home"
+        inbox.mkdir()
+        for scene in scenes:
+            shutil.copy(scene.wav, inbox / scene.wav.name)
+        env = {**os.environ, "BWV_HOME": str(home)}
+        env.pop("BWV_DB", None)
+        if prepare is not None:
+            prepare(home)
+        wall, tree_peak, _out = run_measured(
+            [sys.executable, "-m", "pipeline", "--quiet", "run", str(inbox), "--settle-seconds", "0", *args],
+            env=env)
+        store = open_store(resolve_instance(home).db_url)
+        try:
+            yield wall, tree_peak, store
+        finally:
+            store.engine.dispose()
+
+
 def run_batch(scenes: Sequence[Scene], *, speakers: str = "ge2e",
               kept: Path | None = None) -> BatchResult:
     """``bwv run --speakers SPEAKERS`` over the scenes' WAVs in a fresh instance, timed wall
@@ -348,34 +378,22 @@ def run_batch(scenes: Sequence[Scene], *, speakers: str = "ge2e",
     an instance has on every night after its first (which builds it, about 0.6 s a worker)."""
     from sqlalchemy import select
 
-    from pipeline.config import resolve_instance
-    from pipeline.store import open_store
     from pipeline.store import schema as db
-    from scripts.bench_run import run_measured
 
-    with tempfile.TemporaryDirectory(prefix="bwv-bench-speakers-") as tmp:
-        inbox, home = Path(tmp) / "inbox", Path(tmp) / "home"
-        inbox.mkdir()
-        for scene in scenes:
-            shutil.copy(scene.wav, inbox / scene.wav.name)
-        env = {**os.environ, "BWV_HOME": str(home)}
-        env.pop("BWV_DB", None)
+    def keep_graph(home: Path) -> None:
         graph = kept / "ge2e-resemblyzer-0.1.4.onnx" if kept else None
         if graph is not None and graph.is_file():
             (home / "models").mkdir(parents=True)
             shutil.copy(graph, home / "models" / graph.name)
-        wall, tree_peak, _out = run_measured(
-            [sys.executable, "-m", "pipeline", "--quiet", "run", str(inbox), "--settle-seconds", "0",
-             "--speakers", speakers], env=env)
+
+    with fresh_batch(scenes, ["--speakers", speakers], prepare=keep_graph) as (wall, tree_peak, store):
         largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux: KiB
-        store = open_store(resolve_instance(home).db_url)
         with store.session() as session:
             rows = session.scalars(select(db.Transcript)).all()
             infos = [json.loads(r.speaker_info) if r.speaker_info else {} for r in rows]
             statuses: dict[str, int] = {}
             for r in rows:
                 statuses[str(r.speaker_status)] = statuses.get(str(r.speaker_status), 0) + 1
-        store.engine.dispose()
     stage = [i.get("elapsed_s") for i in infos]
     stage_s = None if not stage or None in stage else float(sum(stage))
     return BatchResult(wall, stage_s, len(rows), statuses, tree_peak, largest)

@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import sys
 import tempfile
 from collections import defaultdict
@@ -42,7 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pipeline.records import Flag, Segment, Word  # noqa: E402
-from scripts.bench_speakers import FlagCounts, score_flags  # noqa: E402
+from scripts.bench_speakers import FlagCounts, fresh_batch, score_flags  # noqa: E402
 from scripts.footage_speakers import Scene, TruthLine, build_scenes  # noqa: E402
 from scripts.footage_voices import build_voice_scenes, disclosure  # noqa: E402
 
@@ -160,38 +159,24 @@ def run_bwv(name: str, scenes: Sequence[Scene], extra: list[str]) -> Run:
     """``bwv run`` over the files in a fresh instance, timed wall to wall; what it stored."""
     from sqlalchemy import select
 
-    from pipeline.config import resolve_instance
-    from pipeline.store import open_store
     from pipeline.store import schema as db
-    from scripts.bench_run import run_measured
 
-    with tempfile.TemporaryDirectory(prefix="bwv-bench-voices-") as tmp:
-        inbox, home = Path(tmp) / "inbox", Path(tmp) / "home"
-        inbox.mkdir()
-        for scene in scenes:
-            shutil.copy(scene.wav, inbox / scene.wav.name)
-        wall, peak, _out = run_measured(
-            [sys.executable, "-m", "pipeline", "--quiet", "run", str(inbox), "--settle-seconds", "0", *extra],
-            env={**_env(), "BWV_HOME": str(home)})
+    with fresh_batch(scenes, extra) as (wall, peak, store):
         run = Run(name, wall, peak)
-        store = open_store(resolve_instance(home).db_url)
-        try:
-            with store.session() as session:
-                names = {r.media_id: Path(r.name).stem for r in session.scalars(select(db.MediaName))}
-                flags = session.scalars(select(db.Flag)).all()
-            for media_id, stem in names.items():
-                segs = store.load_segments(media_id)
-                run.segments[stem] = segs
-                run.words[stem] = [w for s in segs for w in s.words]
-                for s in segs:
-                    if s.words:
-                        run.models[str(s.model)] = run.models.get(str(s.model), 0.0) + s.end_s - s.start_s
-            for f in flags:
-                run.flags.setdefault(names[f.media_id], []).append(
-                    Flag(f.category, f.family, f.start_s, f.end_s, f.text, f.context, f.rubric, f.pattern,
-                         f.severity, f.speaker))
-        finally:
-            store.engine.dispose()
+        with store.session() as session:
+            names = {r.media_id: Path(r.name).stem for r in session.scalars(select(db.MediaName))}
+            flags = session.scalars(select(db.Flag)).all()
+        for media_id, stem in names.items():
+            segs = store.load_segments(media_id)
+            run.segments[stem] = segs
+            run.words[stem] = [w for s in segs for w in s.words]
+            for s in segs:
+                if s.words:
+                    run.models[str(s.model)] = run.models.get(str(s.model), 0.0) + s.end_s - s.start_s
+        for f in flags:
+            run.flags.setdefault(names[f.media_id], []).append(
+                Flag(f.category, f.family, f.start_s, f.end_s, f.text, f.context, f.rubric, f.pattern,
+                     f.severity, f.speaker))
     return run
 
 

@@ -362,25 +362,41 @@ def _render(spec: SceneSpec) -> tuple[np.ndarray, list[TruthLine]]:
     return mix, truth
 
 
-def build_scene(spec: SceneSpec, out_dir: Path, *, heldback: bool = False) -> Scene:
-    """Write ``NAME.wav`` (16 kHz mono 16-bit PCM) and ``NAME.json``, unless both are there
-    already from the same spec."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    wav, truth_json = out_dir / f"{spec.name}.wav", out_dir / f"{spec.name}.json"
+def cached_scene(out_dir: Path, name: str, spec_hash: str, *, heldback: bool) -> Scene | None:
+    """The scene ``name`` already written to ``out_dir`` from the same spec, else None."""
+    wav, truth_json = out_dir / f"{name}.wav", out_dir / f"{name}.json"
     if wav.is_file() and truth_json.is_file():
         cached = read_scene(truth_json)
-        if cached.spec_hash == spec.hash and cached.heldback == heldback:
+        if cached.spec_hash == spec_hash and cached.heldback == heldback:
             return cached
-    mix, lines = _render(spec)
+    return None
+
+
+def write_scene(out_dir: Path, spec: SceneSpec, spec_hash: str, mix: np.ndarray, lines: list[TruthLine], *,
+                heldback: bool) -> Scene:
+    """Write a rendered mix through the spec's ``after`` effects as ``NAME.wav`` (16 kHz mono
+    16-bit PCM, atomically) and its ground truth as ``NAME.json``."""
+    wav, truth_json = out_dir / f"{spec.name}.wav", out_dir / f"{spec.name}.json"
     partial = wav.with_name(f".{wav.name}.partial")
     _sox(mix, *spec.after, out=partial, out_hz=RATE_HZ)
     with wave.open(str(partial), "rb") as w:
         duration_s = w.getnframes() / w.getframerate()
     scene = Scene(spec.name, wav, round(duration_s, 3), tuple(lines), heldback, spec.bad_input,
-                  spec.expect, spec.hash)
+                  spec.expect, spec_hash)
     os.replace(partial, wav)
     truth_json.write_text(json.dumps(scene.to_dict(), indent=1) + "\n", encoding="utf-8")
     return scene
+
+
+def build_scene(spec: SceneSpec, out_dir: Path, *, heldback: bool = False) -> Scene:
+    """Write ``NAME.wav`` (16 kHz mono 16-bit PCM) and ``NAME.json``, unless both are there
+    already from the same spec."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cached = cached_scene(out_dir, spec.name, spec.hash, heldback=heldback)
+    if cached is not None:
+        return cached
+    mix, lines = _render(spec)
+    return write_scene(out_dir, spec, spec.hash, mix, lines, heldback=heldback)
 
 
 def heldback(index: int) -> bool:

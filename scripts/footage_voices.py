@@ -27,10 +27,9 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import tempfile
-import wave
 import zlib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -48,19 +47,19 @@ from scripts.footage_speakers import (
     _render,
     _sox,
     _trim,
+    cached_scene,
     es,
     fl,
     heldback,
     other,
-    read_scene,
     wearer,
+    write_scene,
 )
 
 __all__ = ["AMBIENCES", "NOISE_ONLY", "SCENES", "VoiceScene", "build_voice_scene", "build_voice_scenes",
            "disclosure"]
 
 _MIX_HZ = _SAMPLE_RATE_HZ
-RATE_HZ = 16_000
 GENERATOR_VERSION = 1
 AMBIENCES = ("traffic", "street", "wind", "crowd")
 #: The rubric's disclosure categories: what the public says that a TIP must not miss.
@@ -86,8 +85,6 @@ class VoiceScene:
 
     @property
     def hash(self) -> str:
-        import hashlib
-
         key = json.dumps([GENERATOR_VERSION, self.scene.hash, asdict(self)], sort_keys=True)
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
@@ -172,11 +169,9 @@ def ambience(kind: str, n: int, level_dbfs: float, rng: np.random.Generator) -> 
 def build_voice_scene(spec: VoiceScene, out_dir: Path, *, held: bool = False) -> Scene:
     """Write ``NAME.wav`` (16 kHz mono 16-bit) and ``NAME.json`` unless cached from the same spec."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    wav, truth_json = out_dir / f"{spec.name}.wav", out_dir / f"{spec.name}.json"
-    if wav.is_file() and truth_json.is_file():
-        cached = read_scene(truth_json)
-        if cached.spec_hash == spec.hash and cached.heldback == held:
-            return cached
+    cached = cached_scene(out_dir, spec.name, spec.hash, heldback=held)
+    if cached is not None:
+        return cached
     mix, lines = _render(spec.scene)
     rng = np.random.default_rng([SEED, 17, zlib.crc32(spec.name.encode())])
     for kind, level in spec.ambience:
@@ -184,15 +179,7 @@ def build_voice_scene(spec: VoiceScene, out_dir: Path, *, held: bool = False) ->
     peak = float(np.abs(mix).max()) if mix.size else 0.0
     if peak > 0.98:
         mix *= 0.98 / peak
-    partial = wav.with_name(f".{wav.name}.partial")
-    _sox(mix, *spec.scene.after, out=partial, out_hz=RATE_HZ)
-    with wave.open(str(partial), "rb") as w:
-        duration_s = w.getnframes() / w.getframerate()
-    scene = Scene(spec.name, wav, round(duration_s, 3), tuple(lines), held, spec.scene.bad_input,
-                  spec.scene.expect, spec.hash)
-    os.replace(partial, wav)
-    truth_json.write_text(json.dumps(scene.to_dict(), indent=1) + "\n", encoding="utf-8")
-    return scene
+    return write_scene(out_dir, spec.scene, spec.hash, mix, lines, heldback=held)
 
 
 def build_voice_scenes(out_dir: Path, *, which: str = "all", quick: bool = False) -> list[Scene]:
