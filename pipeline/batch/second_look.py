@@ -241,18 +241,21 @@ class LookModel:
 
 
 def look_model(second_look: str, speakers: str, first: str, models_dir: Path) -> LookModel | None:
-    """The second look's model: ``base``, unless turned off, already the first pass's model,
-    without speakers to say whose turns to look at, or not installed (then a warning)."""
+    """The second look's model: ``base``, or None where it is off or ``base`` is already the
+    first pass's model. Asked for without speaker turns (whose turns would it look at?) or
+    without ``base`` installed, it is refused before any work, saying why."""
     from pipeline.batch.models import resolve_speech_model
-    from pipeline.errors import ModelError
+    from pipeline.errors import ConfigError, ModelError
 
-    if second_look == "off" or speakers == "off" or first == "base":
+    if second_look == "off" or first == "base":
         return None
+    if speakers == "off":
+        raise ConfigError("--second-look others decodes the turns of voices other than the wearer's: "
+                          "it needs speaker turns, not --speakers off")
     try:
         base = resolve_speech_model("base", models_dir=models_dir)
     except ModelError as exc:
-        log.warning("no second look at other voices' turns: %s", exc)
-        return None
+        raise ModelError(f"--second-look others needs the base model: {exc}") from exc
     return LookModel(base.name, str(base.path))
 
 
