@@ -58,6 +58,18 @@ def test_a_stretch_the_first_pass_was_sure_of_is_not_given_up_for_far_fewer_word
     assert ("said", False) in merged
 
 
+def test_a_sure_word_no_second_pass_word_covers_stays_inside_a_rewritten_stretch() -> None:
+    # "She turned 16 on Tuesday" against "texted on Tuesday": the stretch "She turned 16" is
+    # unsure as a whole and is rewritten, but nothing of the second pass was heard over "She".
+    old = [_w("She", 0.0, 0.96), _w("turned", 0.4, 0.08), _w("16", 0.8, 0.11), _w("on", 1.2), _w("Tuesday", 1.6)]
+    new = [_w("texted", 0.4), _w("on", 1.2), _w("Tuesday", 1.6)]
+    assert _texts(merge_words(old, new, 0.5)) == [
+        ("She", False), ("texted", True), ("on", True), ("Tuesday", True)]
+    # Where a second-pass word covers the sure word's time, the rewrite stands.
+    covered = [_w("She'd", 0.0), _w("texted", 0.4), _w("on", 1.2), _w("Tuesday", 1.6)]
+    assert [t for t, _ in _texts(merge_words(old, covered, 0.5))] == ["She'd", "texted", "on", "Tuesday"]
+
+
 def _segments() -> list[Segment]:
     return [
         _seg([_w("hello", 0.0), _w("police", 0.4)], "wearer"),
@@ -142,6 +154,9 @@ def test_the_batchs_second_look_rewrites_the_far_voice_and_loses_no_sure_word(he
     # Times stay in order and inside the file.
     starts = [w.start_s for s in result.segments for w in s.words]
     assert starts == sorted(starts) and 0 <= starts[0] and starts[-1] <= len(np.asarray(read_wav(wav))) / RATE
+    # ... and no line starts before the one before it ends (a caption never overlaps the last).
+    lines = [(s.start_s, s.end_s) for s in result.segments]
+    assert all(b[0] >= a[1] for a, b in zip(lines, lines[1:], strict=False)), lines
 
 
 def test_a_failed_second_look_keeps_the_first_pass_and_says_why(heard, tmp_path: Path) -> None:

@@ -148,8 +148,9 @@ def merge_words(old: Sequence[Word], new: Sequence[Word], keep_p: float) -> list
     kept if the first model was sure of it (probability ``keep_p`` or more), so the second
     pass never loses a word the first heard clearly; where they differ, the second pass's,
     unless the first was sure of its stretch and the second is less sure of its own (by each
-    model's mean word probability) or has under half as many words. Returns each word and
-    whether it is the second pass's."""
+    model's mean word probability) or has under half as many words; even then a word the
+    first was sure of stays where no word of the second pass covers its time. Returns each
+    word and whether it is the second pass's."""
     a, b = [_token(w.word) for w in old], [_token(w.word) for w in new]
     out: list[tuple[Word, bool]] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
@@ -160,8 +161,10 @@ def merge_words(old: Sequence[Word], new: Sequence[Word], keep_p: float) -> list
             out += [(w, False) for w in first if w.probability >= keep_p]
         elif tag == "replace" and p_first >= keep_p and (p_second < p_first or len(second) * 2 < len(first)):
             out += [(w, False) for w in first]
-        else:
-            out += [(w, True) for w in second]
+        else:  # the second pass's, and any sure first-pass word that none of its words covers
+            uncovered = [(w, False) for w in first if w.probability >= keep_p
+                         and not any(x.start_s < w.end_s and w.start_s < x.end_s for x in second)]
+            out += sorted([*((w, True) for w in second), *uncovered], key=lambda pair: pair[0].start_s)
     return out
 
 
@@ -180,12 +183,12 @@ def _replace_span(segments: Sequence[Segment], span: Span, heard: list[Word], mo
     pieces: list[Segment] = []
     current: list[Word] = []
     key: tuple[int, bool] | None = None
-    previous = 0.0
+    previous = 0.0  # where the last word ended: the two passes' times may overlap, lines may not
     for word, second in merge_words(old, new, settings.keep_p):
         k = owner[id(old[_nearest(old, (word.start_s + word.end_s) / 2)] if second else word)]
         start = max(word.start_s, previous)
         word = replace(word, start_s=start, end_s=max(word.end_s, start), speaker=old_segs[k].speaker)
-        previous = start
+        previous = word.end_s
         if current and key is not None and key != (k, second):
             pieces.append(_piece(current, old_segs[key[0]], model if key[1] else None))
             current = []
