@@ -71,3 +71,14 @@ class ConflictError(BwvError):
 
 class IntegrityError(BwvError):
     """A stored original's bytes no longer match the hash recorded when it arrived."""
+
+
+class ManifestError(BwvError):
+    """A footage metadata manifest has problems; ``problems`` lists each with its line.
+
+    Nothing of such a manifest is imported.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__("\n".join([message, *(problems or [])]))
+        self.problems = problems or []

@@ -141,6 +141,13 @@ def site(review_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     # Three voices on the held item's file, one named by a TIP (issue 16): names and colours.
     give_speakers(store, held.media_id)
     store.rename_speaker(held.media_id, "speaker 2", "Caller", by=alice.id, review_item_id=held.id)
+    # Footage metadata (issue 18): the held item's file is Response A's, the other has none;
+    # alice's queue opens on her default team, and shows both.
+    media = {m.id: m for m in store.iter_media()}
+    store.put_metadata([{"sha256": media[held.media_id].sha256, "team": "Response A",
+                         "officer_id": "4512", "incident_type": "domestic_abuse", "shift": "Nights",
+                         "source": "a11y.csv:2"}], actor="test", manifest="a11y.csv")
+    store.set_default_teams(alice.id, ["Response A"], actor="test")
     with pytest.raises(AuthError):  # a counted failure, for the throttles page
         sign_in(store, "mallory", "a wrong guess", client="203.0.113.9")
     store.engine.dispose()

@@ -210,7 +210,8 @@ def test_figures_match_what_was_stored(seeded: Store, tmp_path: Path) -> None:
     assert files["link.mp4"] == {
         "name": "link.mp4", "sha256_prefix": "", "state": "quarantined", "reason": HOSTILE_REASON,
         "duration_s": "", "flags": "0", "ingested_at": "2026-11-27T01:24:00Z",
-        "finished_at": "2026-11-27T01:24:00Z",
+        "finished_at": "2026-11-27T01:24:00Z", "officer_id": "", "team": "", "shift": "",
+        "incident_ref": "", "incident_type": "", "recorded_at": "",  # no manifest named it
     }
     # Finished at exactly midnight: the next day's work, though it arrived on this one.
     assert files[TOMORROW.name]["finished_at"] == "2026-11-28T00:00:00Z"

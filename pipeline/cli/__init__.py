@@ -9,9 +9,11 @@ adds its commands to the group when imported.
 from pipeline.cli import (  # noqa: F401 - registers the commands
     audit,
     batch,
+    metadata,
     report,
     retention,
     review,
+    routine,
     speakers,
     teach,
 )

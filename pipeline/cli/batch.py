@@ -17,6 +17,7 @@ from pipeline.cli.common import (
     _shared_options,
     cli,
 )
+from pipeline.cli.routine import share_option
 
 
 def _processing_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -52,12 +53,16 @@ def _processing_options(fn: Callable[..., Any]) -> Callable[..., Any]:
               "default: start a local one for this run.")
 @click.option("--retry-seconds", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Back-off before the first retry of a failed stage (x4 each time after).")
+@share_option
+@click.option("--metadata", "manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Import this footage metadata manifest first (see bwv metadata import); "
+              "a manifest with problems stops the run before any work.")
 @_shared_options
 @click.pass_context
 def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, model: str,
         device: str, rubric: Path | None, speakers: str, second_look: str, settle_seconds: float,
-        address: str | None,
-        retry_seconds: float, sub_home: str | None, sub_db: str | None) -> None:
+        address: str | None, retry_seconds: float, manifest: Path | None, routine_share: float,
+        sub_home: str | None, sub_db: str | None) -> None:
     """Run the whole batch over INBOX: ingest, transcribe, flag, queue.
 
     Every file not yet done is processed; broken files are quarantined with a
@@ -71,9 +76,12 @@ def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, mod
       bwv run data/samples
       bwv --home /srv/bwv run /srv/bwv/inbox --workers 2
       bwv run /srv/bwv/inbox --executor ray --address 10.0.0.5:6379
+      bwv run /srv/bwv/inbox --metadata /srv/bwv/dems/2026-12-05.csv
     """
     from pipeline.batch.jobs import run_batch
     from pipeline.batch.scheduler import RunOptions
+    from pipeline.cli.metadata import import_and_say
+    from pipeline.cli.routine import sample_and_say
     from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
@@ -81,6 +89,8 @@ def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, mod
         raise click.UsageError("--address is for --executor ray")
     instance = _instance(ctx)
     quiet = ctx.find_root().obj.get("quiet", False)
+    if manifest is not None:
+        import_and_say(manifest, ctx=ctx, inbox=inbox)
     options = RunOptions(workers=workers, executor=executor, address=address, model=model,
                          device=device, settle_s=settle_seconds, rubric_path=rubric,
                          retry_base_s=retry_seconds, speakers=speakers, second_look=second_look)
@@ -88,6 +98,8 @@ def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, mod
         summary = run_batch(inbox, instance=instance, options=options, on_file=progress.file,
                             on_start=progress.start)
     _print_summary(summary)
+    if routine_share > 0:
+        sample_and_say(ctx, routine_share)
     store = open_instance(instance)
     anchor = store.anchor_audit(actor=current_actor(), note="bwv run")
     if not quiet:

@@ -115,6 +115,7 @@ def rubric_eval(ctx: click.Context, rubric_file: Path | None, examples_file: Pat
             _print_evaluation(reviews)
             results.append(reviews)
         _print_speaker_corrections(speaker_corrections(engine, store))
+        _print_routine_misses(store)
     failed = [
         line for result in results
         for line in below_thresholds(result, min_precision=min_precision, min_recall=min_recall, by=by)
@@ -281,6 +282,33 @@ def user_list(ctx: click.Context, sub_home: str | None, sub_db: str | None) -> N
         click.echo(f"{account.name}\t{account.role}\t{state}")
 
 
+@user.command("teams", context_settings=CONTEXT)
+@click.argument("name")
+@click.argument("teams", nargs=-1)
+@_shared_options
+@click.pass_context
+def user_teams(ctx: click.Context, name: str, teams: tuple[str, ...], sub_home: str | None,
+               sub_db: str | None) -> None:
+    """Set a TIP's default teams (none: clear them); the queue opens on their footage.
+
+    \b
+    Example:
+      bwv user teams alice "Response A" "Response B"
+    """
+    from pipeline.errors import NotFoundError
+    from pipeline.review.accounts import clean_teams
+    from pipeline.store import current_actor, open_instance
+
+    _apply_shared(ctx, sub_home, sub_db)
+    store = open_instance(_instance(ctx))
+    account = store.user_by_name(name)
+    if account is None:
+        raise NotFoundError(f"no user named {name!r}")
+    names = clean_teams(list(teams))
+    store.set_default_teams(account.id, names, actor=current_actor())
+    click.echo(f"{name}'s default teams: {', '.join(names) or '(none)'}")
+
+
 @user.command("disable", context_settings=CONTEXT)
 @click.argument("name")
 @click.option("--enable", is_flag=True, help="Enable the account again instead.")
@@ -312,6 +340,20 @@ def user_disable(ctx: click.Context, name: str, enable: bool, sub_home: str | No
     click.echo(f"{'enabled' if enable else 'disabled'} {name}"
                + (f"; released {len(released)} claimed item{'' if len(released) == 1 else 's'}: "
                   + ", ".join(str(i) for i in released) if released else ""))
+
+
+def _print_routine_misses(store: Any) -> None:
+    """What TIPs found the rubric missed on routine samples (footage it did not flag)."""
+    reviewed, with_miss = store.routine_counts()
+    misses = store.routine_misses()
+    click.echo(f"\n\nroutine samples: {reviewed} reviewed, {with_miss} with a missed moment")
+    by_category: dict[str, int] = {}
+    for category, _text, _name in misses:
+        by_category[category] = by_category.get(category, 0) + 1
+    for category, n in sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0])):
+        click.echo(f"  {category:28s} {n}")
+    for category, text, name in misses:
+        click.echo(f"  missed {category} in {name}: {text!r}")
 
 
 def _print_speaker_corrections(found: Any) -> None:

@@ -3,7 +3,8 @@
 The report for day D covers the half-open UTC interval [D 00:00, D+1 00:00):
 
 - files: every media item ingested, finished (its ``flag`` stage done) or
-  quarantined that day; its state is the state when the report is written;
+  quarantined that day; its state is the state when the report is written, and the
+  officer, team, shift and incident a metadata manifest gave it;
 - done and hours of footage: the files finished that day (their durations);
 - flags: the flags of the files finished that day;
 - review items: those created that day (by priority band and current status);
@@ -19,7 +20,6 @@ The tables are pandas DataFrames, written as CSV with the columns of
 
 from __future__ import annotations
 
-import base64
 import io
 import os
 from collections.abc import Mapping, Sequence
@@ -31,13 +31,13 @@ from typing import Any
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from pipeline import __version__, clock
 from pipeline.errors import ConfigError
+from pipeline.nightly.charts import barh, hours_chart
 from pipeline.store import Store
 from pipeline.store.exports import write_csv
+from pipeline.store.metadata import META_COLUMNS
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -48,7 +48,7 @@ COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "summary": ("date", "files_seen", "done", "quarantined", "unfinished", "hours_processed",
                 "flags", "review_items", "runs", "x_real_time"),
     "files": ("name", "sha256_prefix", "state", "reason", "duration_s", "flags", "ingested_at",
-              "finished_at"),
+              "finished_at", *META_COLUMNS),
     "flags_by_category": ("category", "family", "count"),
     "review_items": ("priority_band", "status", "count"),
     "quarantine_reasons": ("reason", "count"),
@@ -64,7 +64,6 @@ COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 PRIORITY_BANDS: tuple[tuple[str, int], ...] = (("high", 72), ("medium", 54), ("low", 0))
 
 _SHA_PREFIX = 12
-_LABEL_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -152,6 +151,7 @@ def build_tables(store: Store, day: date) -> ReportTables:
     runs = store.report_runs(start, end)
     flags = store.report_flags(start, end)
     items = store.report_review_items(start, end)
+    metadata = store.metadata_by_sha([f["sha256"] for f in files if f["sha256"]])
 
     done = [f for f in files if _in(f["finished_at"], start, end)]
     quarantined = [f for f in files if _in(f["quarantined_at"], start, end)]
@@ -195,6 +195,7 @@ def build_tables(store: Store, day: date) -> ReportTables:
             "duration_s": round(f["duration_s"], 3) if f["duration_s"] is not None else None,
             "flags": f["flags"], "ingested_at": _iso(f["ingested_at"]),
             "finished_at": _iso(f["finished_at"] or f["quarantined_at"]),
+            **{k: metadata.get(f["sha256"] or "", {}).get(k) for k in META_COLUMNS},
         } for f in files]),
         "flags_by_category": _frame("flags_by_category", flags),
         "review_items": _frame("review_items", [
@@ -225,54 +226,6 @@ def build_tables(store: Store, day: date) -> ReportTables:
 # --- charts ---------------------------------------------------------------------------------
 
 
-def _label(text: str) -> str:
-    """A chart label: one line, short (the tables hold the whole text)."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
-
-
-def _png(fig: Figure) -> str:
-    """A figure as base64 PNG; ``Figure.savefig`` uses the Agg canvas, no pyplot, no display."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _barh(labels: Sequence[str], stacks: Mapping[str, Sequence[float]], *, xlabel: str,
-          integer: bool, legend: bool) -> str:
-    """Horizontal bars, one per label, stacked by series; values written on single bars."""
-    fig = Figure(figsize=(8, 1.2 + 0.38 * len(labels)), layout="constrained")
-    ax = fig.add_subplot()
-    left = [0.0] * len(labels)
-    for series, values in stacks.items():
-        bars = ax.barh(range(len(labels)), values, left=left, label=series)
-        if len(stacks) == 1:
-            ax.bar_label(bars, fmt="%d" if integer else "%.1f", padding=3)
-        left = [a + b for a, b in zip(left, values, strict=True)]
-    # parse_math=False: a "$" in a file's reason must not be read as mathtext.
-    ax.set_yticks(range(len(labels)), labels=[_label(s) for s in labels], parse_math=False)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    if integer:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.margins(x=0.08)
-    if legend:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
-    ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
-
-
-def _hours_chart(hours_by_hour: Sequence[float]) -> str:
-    fig = Figure(figsize=(8, 3), layout="constrained")
-    ax = fig.add_subplot()
-    ax.bar(range(24), hours_by_hour, color="#23597a")
-    ax.set_xticks(range(0, 24, 2), labels=[f"{h:02d}:00" for h in range(0, 24, 2)])
-    ax.set_xlabel("hour the files finished (UTC)")
-    ax.set_ylabel("hours of footage")
-    ax.grid(axis="y", alpha=0.3)
-    return _png(fig)
-
-
 def draw_charts(tables: ReportTables) -> list[Chart]:
     """The page's charts; a chart with nothing to show is a sentence instead."""
     f = tables.frames
@@ -280,12 +233,12 @@ def draw_charts(tables: ReportTables) -> list[Chart]:
     reasons, runs = f["quarantine_reasons"], f["runs"]
     timed = runs[runs["x_real_time"].notna()]
 
-    hours = _hours_chart(tables.hours_by_hour) if tables.summary.done else None
+    hours = hours_chart(tables.hours_by_hour) if tables.summary.done else None
     by_category: dict[str, dict[str, float]] = {}
     for category, family, n in zip(flags["category"], flags["family"], flags["count"], strict=True):
         by_category.setdefault(family, {})[category] = float(n)
     categories = sorted(flags["category"].unique().tolist())
-    flag_png = _barh(categories, {
+    flag_png = barh(categories, {
         family: [by_category[family].get(c, 0.0) for c in categories]
         for family in sorted(by_category)
     }, xlabel="flags", integer=True, legend=True) if len(flags) else None
@@ -293,14 +246,14 @@ def draw_charts(tables: ReportTables) -> list[Chart]:
     statuses = sorted(items["status"].unique().tolist())
     counts = {(band, status): float(n) for band, status, n
               in zip(items["priority_band"], items["status"], items["count"], strict=True)}
-    item_png = _barh(bands, {
+    item_png = barh(bands, {
         status: [counts.get((band, status), 0.0) for band in bands] for status in statuses
     }, xlabel="review items created", integer=True, legend=True) if len(items) else None
-    reason_png = _barh(reasons["reason"].tolist(),
+    reason_png = barh(reasons["reason"].tolist(),
                        {"files": reasons["count"].astype(float).tolist()},
                        xlabel="files quarantined", integer=True,
                        legend=False) if len(reasons) else None
-    speed_png = _barh([f"run {r}" for r in timed["run_id"]],
+    speed_png = barh([f"run {r}" for r in timed["run_id"]],
                       {"x real time": timed["x_real_time"].astype(float).tolist()},
                       xlabel="footage seconds per wall-clock second (x real time)",
                       integer=False, legend=False) if len(timed) else None

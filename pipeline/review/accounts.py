@@ -267,3 +267,19 @@ def sign_out(store: Store, token: str, *, actor: str) -> None:
     """End a session."""
     store.delete_session(hash_token(token))
     store.audit(actor=actor, action="logout", obj="session")
+
+
+#: The most default teams one TIP may have.
+MAX_TEAMS = 20
+
+
+def clean_teams(names: list[str]) -> list[str]:
+    """Team names as stored (spaces collapsed, no duplicates, sorted), or InvalidRequestError
+    saying what is wrong."""
+    teams = sorted({" ".join(n.split()) for n in names if n.strip()})
+    if len(teams) > MAX_TEAMS:
+        raise InvalidRequestError(f"at most {MAX_TEAMS} teams")
+    for team in teams:
+        if len(team) > 100:
+            raise InvalidRequestError(f"a team name has at most 100 characters ({team[:30]}...)")
+    return teams

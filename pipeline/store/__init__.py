@@ -28,6 +28,7 @@ from pipeline.store.feedback import FeedbackQueries
 from pipeline.store.media import MediaQueries
 from pipeline.store.report import ReportQueries
 from pipeline.store.retention import RetentionQueries
+from pipeline.store.routine import RoutineQueries
 from pipeline.store.sessions import SessionQueries
 from pipeline.store.speakers import SpeakerQueries
 
@@ -53,7 +54,7 @@ def current_actor() -> str:
 
 
 class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, SessionQueries,
-            ReportQueries, RetentionQueries, SpeakerQueries):
+            ReportQueries, RetentionQueries, SpeakerQueries, RoutineQueries):
     """The bwv database. Its queries are split by area into one mixin per module: media items
     and transcripts (:mod:`pipeline.store.media`, with the job engine's
     :mod:`pipeline.store.jobs`), the review queue (:mod:`~pipeline.store.review`), annotations
@@ -62,8 +63,9 @@ class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, Se
     :mod:`~pipeline.store.sessions`), reviewers' judgements of the rubric
     (:mod:`~pipeline.store.feedback`, with the audit log of :mod:`~pipeline.store.audit`), the
     nightly report (:mod:`~pipeline.store.report`), retention
-    (:mod:`~pipeline.store.retention`) and who says each line
-    (:mod:`~pipeline.store.speakers`).
+    (:mod:`~pipeline.store.retention`), who says each line
+    (:mod:`~pipeline.store.speakers`) footage metadata (:mod:`~pipeline.store.metadata`) and routine samples
+    (:mod:`~pipeline.store.routine`).
 
     ``home`` is the instance folder that holds the audit key and the anchors file; without
     it, the folder of a SQLite database file, else ``BWV_HOME`` (see

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from pipeline.store import Store
+from pipeline.store.metadata import META_COLUMNS
 from pipeline.store.speakers import default_name
 
 
@@ -25,7 +26,7 @@ FLAG_FIELDS = [
 SEGMENT_FIELDS = ["source", "sha256", "start", "end", "speaker", "speaker_name", "model", "text",
                   "words"]
 MEDIA_FIELDS = ["source", "sha256", "state", "reason", "duration", "names", "audio_track",
-                "has_video", "speakers"]
+                "has_video", "speakers", *META_COLUMNS]
 
 
 def flag_rows(store: Store) -> Iterator[dict[str, Any]]:
@@ -78,11 +79,14 @@ def segment_rows(store: Store) -> Iterator[dict[str, Any]]:
 
 
 def media_rows(store: Store) -> Iterator[dict[str, Any]]:
-    """One row per media item seen in an inbox, with every name it arrived under."""
+    """One row per media item seen in an inbox, with every name it arrived under, and who
+    wore the camera and what the call was where a manifest said (null where none did)."""
     names = store.names_by_media()
     speakers = store.speaker_status_by_media()
+    metadata = store.metadata_by_sha()
     for media in store.iter_media():
         all_names = names.get(media.id) or []
+        meta = metadata.get(media.sha256 or "", {})
         yield {
             "source": all_names[0] if all_names else None,
             "sha256": media.sha256,
@@ -95,6 +99,7 @@ def media_rows(store: Store) -> Iterator[dict[str, Any]]:
             # "separated", "one voice" (flagged by language alone), "without speakers" (the
             # same), or null before transcription.
             "speakers": speakers.get(media.id),
+            **{key: meta.get(key) for key in META_COLUMNS},
         }
 
 

@@ -22,6 +22,7 @@ from pipeline import clock
 from pipeline.errors import InvalidRequestError, NotFoundError
 from pipeline.store import schema as db
 from pipeline.store.base import Queries, first_name
+from pipeline.store.meta_tables import FootageMeta
 from pipeline.store.speaker_tables import SpeakerMove, SpeakerName
 from pipeline.taxonomy import taxonomy_id
 
@@ -197,6 +198,8 @@ class RetentionQueries(Queries):
             for table in (db.RubricFeedback, db.Annotation, db.Flag, db.ReviewItem, db.Segment,
                           db.Transcript, db.Job, SpeakerMove, SpeakerName):
                 s.execute(delete(table).where(table.media_id == media_id))
+            # Who wore the camera and what the call was go with the footage.
+            s.execute(delete(FootageMeta).where(FootageMeta.sha256 == media.sha256))
             media.state, media.reason, media.updated_at = "deleted", f"retention: {policy}", now
             s.add(db.Tombstone(media_id=media_id, sha256=media.sha256, deleted_at=now,
                                policy=policy, actor=actor))

@@ -19,6 +19,8 @@ from pipeline import clock
 from pipeline.errors import NotFoundError
 from pipeline.store import schema as db
 from pipeline.store.base import Queries, escape_like, first_name, prefix_pattern
+from pipeline.store.meta_tables import FootageMeta
+from pipeline.store.metadata import media_in_teams, media_with_meta
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,15 @@ class QueueFilter:
     sort: str = "priority"
     #: Words in the file's name or in what a flag of the item quotes (any case).
     text: str = ""
+    #: Footage metadata (issue 18): these teams' footage (and, with ``or_no_team``, footage no
+    #: manifest gave a team), one officer's, one incident type's, one shift's.
+    teams: tuple[str, ...] = ()
+    or_no_team: bool = False
+    officer_id: str = ""
+    incident_type: str = ""
+    shift: str = ""
+    #: "flagged" or "routine" (a sample of footage with no flags); empty: both.
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,10 @@ class QueueRow:
     reviewer: str | None = None
     reason: str | None = None
     reason_by: str | None = None
+    #: The footage's team and incident type, where a manifest gave them.
+    team: str | None = None
+    incident_type: str | None = None
+    kind: str = "flagged"
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,14 @@ class ReviewQueries(Queries):
             conditions.append(db.ReviewItem.media_id.in_(dated))
         if flt.text.strip():
             conditions.append(_text_condition(flt.text))
+        if flt.teams:
+            conditions.append(media_in_teams(flt.teams, or_no_team=flt.or_no_team))
+        meta = {k: v for k, v in (("officer_id", flt.officer_id), ("shift", flt.shift),
+                                  ("incident_type", flt.incident_type)) if v}
+        if meta:
+            conditions.append(db.ReviewItem.media_id.in_(media_with_meta(**meta)))
+        if flt.kind:
+            conditions.append(db.ReviewItem.kind == flt.kind)
         where = and_(*conditions) if conditions else and_(True)
         order = ((db.ReviewItem.priority.desc(), db.ReviewItem.id) if flt.sort == "priority"
                  else (db.ReviewItem.created_at.desc(), db.ReviewItem.id.desc()))
@@ -128,14 +151,16 @@ class ReviewQueries(Queries):
             page = select(db.ReviewItem.id).where(where).order_by(*order).offset(offset).limit(limit)
             rows = s.execute(
                 select(db.ReviewItem, db.Media.created_at, db.Media.duration_s,
-                       first_name(db.ReviewItem.media_id), holder.name, reviewer.name, closer.name)
+                       first_name(db.ReviewItem.media_id), holder.name, reviewer.name, closer.name,
+                       FootageMeta.team, FootageMeta.incident_type)
                 .join(db.Media, db.Media.id == db.ReviewItem.media_id)
+                .outerjoin(FootageMeta, FootageMeta.sha256 == db.Media.sha256)
                 .outerjoin(holder, holder.id == db.ReviewItem.claimed_by)
                 .outerjoin(reviewer, reviewer.id == db.ReviewItem.reviewed_by)
                 .outerjoin(closer, closer.id == db.ReviewItem.reason_by)
                 .where(db.ReviewItem.id.in_(page)).order_by(*order)
             ).all()
-            ids = [item.id for item, *_ in rows]
+            ids = [row[0].id for row in rows]
             families: dict[int, dict[str, int]] = {i: {} for i in ids}
             for item_id, family, count in s.execute(
                 select(db.Flag.review_item_id, db.Flag.family, func.count())
@@ -152,9 +177,10 @@ class ReviewQueries(Queries):
                 categories=tuple(c for c in item.categories.split(",") if c),
                 holder=holder_name, claimed_by=item.claimed_by, reviewed_by=item.reviewed_by,
                 flags_by_family=families[item.id], reviewer=reviewer_name, reason=item.reason,
-                reason_by=closer_name,
+                reason_by=closer_name, team=team, incident_type=incident, kind=item.kind,
             )
-            for item, created, duration, name, holder_name, reviewer_name, closer_name in rows
+            for (item, created, duration, name, holder_name, reviewer_name, closer_name, team,
+                 incident) in rows
         ], total
 
     def next_open_item(self, *, not_released_by: int | None = None) -> int | None:

@@ -144,6 +144,8 @@ class ReviewItem(Base):
     # Why it was last dismissed or released (a reason the TIP must give), and by whom.
     reason: Mapped[str | None] = mapped_column(Text)
     reason_by: Mapped[int | None] = mapped_column(Integer)
+    # "flagged" (the rubric's flags) or "routine" (a sample of footage with no flags).
+    kind: Mapped[str] = mapped_column(String(20), server_default="flagged")
 
 
 class Flag(Base):

@@ -30,7 +30,9 @@ DONE = {
     "disable": "{name} is disabled; their sessions were ended and their items given back to the queue.",
     "enable": "{name} is enabled again.",
     "password": "{name}'s password was changed; their sessions were ended.",
+    "teams": "{name}'s default teams were changed.",
 }
+
 
 
 @router.get("/admin/users")
@@ -52,6 +54,7 @@ def _users(request: Request, *, done: str | None = None, errors: FormErrors | No
     return request.app.state.bwv.page(
         request, "users.html", status_code=400 if errors else 200,
         users=request.app.state.bwv.store.list_users(), roles=ROLES, done=done,
+        teams=request.app.state.bwv.store.default_teams_by_user(),
         form_errors=errors or FormErrors(), sent=sent or {}, min_password=accounts.MIN_PASSWORD,
         max_password=accounts.MAX_PASSWORD)
 
@@ -95,9 +98,11 @@ def _check_password(errors: FormErrors, field: str, password: str, *, name: str)
 @router.post("/admin/users/{user_id}")
 async def change_user(request: Request, user_id: RowId, viewer: Viewer = Depends(changing("admin")),
                       action: str = Form(max_length=20), user_role: str = Form("", alias="role", max_length=20),
-                      password: str = Form("", max_length=1000)) -> Response:
-    """Disable or enable an account, change its role or set a new password (which ends the
-    account's sessions, like a change of role or disabling it; each change audited)."""
+                      password: str = Form("", max_length=1000),
+                      teams: str = Form("", max_length=2200)) -> Response:
+    """Disable or enable an account, change its role, set a new password (which ends the
+    account's sessions, like a change of role or disabling it) or set a TIP's default teams
+    (comma-separated; the queue opens on them); each change audited."""
     store = request.app.state.bwv.store  # update_user says when there is no such user
     who = review.actor(viewer.user)
     if user_id == viewer.user.id and action in ("disable", "role", "password"):
@@ -122,8 +127,16 @@ async def change_user(request: Request, user_id: RowId, viewer: Viewer = Depends
         except InvalidRequestError as exc:
             errors.add(f"password-{user_id}", str(exc))
             return _users(request, errors=errors)
+    elif action == "teams":
+        try:
+            names = accounts.clean_teams(teams.split(","))
+        except InvalidRequestError as exc:
+            return _users(request, errors=FormErrors({f"teams-{user_id}": str(exc)}),
+                          sent={f"teams-{user_id}": teams})
+        store.user_by_id(user_id)  # NotFoundError for no such account
+        store.set_default_teams(user_id, names, actor=who)
     else:
-        raise InvalidRequestError("action must be disable, enable, role or password")
+        raise InvalidRequestError("action must be disable, enable, role, password or teams")
     return RedirectResponse(f"/admin/users?done={action}&user={user_id}", status_code=303)
 
 

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from pipeline.batch.metadata import INCIDENT_TYPES, OFFICER_ID
 from pipeline.errors import InvalidRequestError
 from pipeline.review import items as review
 from pipeline.store.review import QueueFilter
@@ -24,10 +27,44 @@ FAMILIES = ("disclosure", "concern", "practice")
 _STATUS_CHOICES = {"open": ("new", "claimed"), "all": (), **{s: (s,) for s in ITEM_STATES}}
 
 
+@dataclass(frozen=True)
+class MetaAsked:
+    """The footage-metadata filters of the query string: ``team`` is "" (the viewer's default
+    teams, and footage with no team; all footage for a viewer with none), ``all`` or a team."""
+
+    team: str = ""
+    officer: str = ""
+    incident: str = ""
+    shift: str = ""
+    kind: str = ""
+
+
+def _meta_filter(asked: MetaAsked, *, defaults: list[str], choices: dict[str, list[str]],
+                 problems: list[str]) -> dict[str, Any]:
+    if asked.team not in ("", "all", *choices["team"], *defaults):
+        problems.append(f"no footage is of team {asked.team!r}")
+    if asked.incident and asked.incident not in INCIDENT_TYPES:
+        problems.append(f"incident type must be one of {', '.join(INCIDENT_TYPES)}")
+    if asked.shift and asked.shift not in choices["shift"]:
+        problems.append(f"no footage is of shift {asked.shift!r}")
+    if asked.kind not in ("", "flagged", "routine"):
+        problems.append("kind must be flagged or routine")
+    if asked.officer and not OFFICER_ID.match(asked.officer):
+        problems.append("an officer is their collar number: letters and digits")
+    teams = (tuple(defaults) if asked.team == "" else () if asked.team == "all" else (asked.team,))
+    return {"teams": teams, "or_no_team": asked.team == "", "officer_id": asked.officer,
+            "incident_type": asked.incident, "shift": asked.shift, "kind": asked.kind}
+
+
 def queue_filter(viewer: Viewer, *, status: str, category: str, family: str, mine: bool,
-                 date_from: date | None, date_to: date | None, sort: str, text: str = "") -> QueueFilter:
+                 date_from: date | None, date_to: date | None, sort: str, text: str = "",
+                 asked: MetaAsked = MetaAsked(), defaults: list[str] | None = None,
+                 choices: dict[str, list[str]] | None = None) -> QueueFilter:
     """The filter the query string asks for; unknown values are refused, not ignored."""
-    problems = []
+    problems: list[str] = []
+    meta = _meta_filter(asked, defaults=defaults or [],
+                        choices=choices or {"team": [], "shift": [], "officer_id": []},
+                        problems=problems)
     if status not in _STATUS_CHOICES:
         problems.append(f"status must be one of {', '.join(_STATUS_CHOICES)}")
     if category and category not in TAXONOMY:
@@ -46,7 +83,7 @@ def queue_filter(viewer: Viewer, *, status: str, category: str, family: str, min
             categories = ["-none-"]  # the category is not in the family: nothing matches
     return QueueFilter(statuses=_STATUS_CHOICES[status], categories=tuple(categories),
                        mine_user_id=viewer.user.id if mine else None, date_from=date_from,
-                       date_to=date_to, sort=sort, text=text.strip())
+                       date_to=date_to, sort=sort, text=text.strip(), **meta)
 
 
 @router.get("/queue")
@@ -61,13 +98,24 @@ def queue_page(
     date_to: FilterDay = None,
     sort: str = Query("priority", max_length=20),
     q: str = Query("", max_length=100),
+    team: str = Query("", max_length=100),
+    officer: str = Query("", max_length=40),
+    incident: str = Query("", max_length=40),
+    shift: str = Query("", max_length=100),
+    kind: str = Query("", max_length=20),
     page: int = Query(1, ge=1, le=100_000),
 ) -> Response:
     """Review items, highest priority first, 50 to a page; ``q`` searches file names and what
-    the items' flags quote."""
+    the items' flags quote; ``team``, ``officer``, ``incident`` and ``shift`` filter by the
+    footage's metadata (a TIP's default teams unless ``team`` says otherwise)."""
     app = request.app.state.bwv
+    defaults = app.store.default_teams(viewer.user.id)
+    choices = app.store.meta_choices()
+    asked = MetaAsked(team=team, officer=officer.strip(), incident=incident, shift=shift,
+                      kind=kind)
     flt = queue_filter(viewer, status=status, category=category, family=family, mine=mine,
-                       date_from=date_from, date_to=date_to, sort=sort, text=q)
+                       date_from=date_from, date_to=date_to, sort=sort, text=q, asked=asked,
+                       defaults=defaults, choices=choices)
     errors = FormErrors()
     days_in_order(errors, "queue-to", date_from, date_to)  # the form back, the problem by the box
     rows, total = app.store.queue_page(flt, offset=(page - 1) * PER_PAGE, limit=PER_PAGE) \
@@ -76,8 +124,10 @@ def queue_page(
                     detail=str(request.url.query)[:500] or None)
     params = {"status": status, "category": category, "family": family,
               "mine": "1" if mine else "", "date_from": date_from or "", "date_to": date_to or "",
-              "sort": sort, "q": q}
+              "sort": sort, "q": q, "team": team, "officer": asked.officer, "incident": incident,
+              "shift": shift, "kind": kind}
     response = app.page(request, "queue.html", rows=rows, total=total, page=page,
+                        default_teams=defaults, choices=choices, incident_types=INCIDENT_TYPES,
                         pages=max(1, -(-total // PER_PAGE)), params=params, families=FAMILIES,
                         taxonomy=list(TAXONOMY), statuses=list(_STATUS_CHOICES),
                         done=take_flash(request), form_errors=errors,
