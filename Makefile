@@ -59,7 +59,8 @@ bench: setup
 	$(BIN)/python scripts/bench_speakers.py; speakers=$$?; \
 	$(BIN)/python scripts/bench_voices.py; voices=$$?; \
 	$(BIN)/python scripts/bench_metadata.py; metadata=$$?; \
-	test $$flag -eq 0 -a $$review -eq 0 -a $$redact -eq 0 -a $$pii -eq 0 -a $$run -eq 0 -a $$scale -eq 0 -a $$facecheck -eq 0 -a $$teach -eq 0 -a $$speakers -eq 0 -a $$voices -eq 0 -a $$metadata -eq 0
+	$(BIN)/python scripts/bench_teams.py; teams=$$?; \
+	test $$flag -eq 0 -a $$review -eq 0 -a $$redact -eq 0 -a $$pii -eq 0 -a $$run -eq 0 -a $$scale -eq 0 -a $$facecheck -eq 0 -a $$teach -eq 0 -a $$speakers -eq 0 -a $$voices -eq 0 -a $$metadata -eq 0 -a $$teams -eq 0
 
 # PNGs of the login, queue and review pages from the sample footage, for the README: at desktop
 # size, and at tablet (820x1180) and phone (390x844) sizes as *-tablet.png and *-phone.png.

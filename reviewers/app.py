@@ -139,6 +139,9 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
 
     app = FastAPI(title="bwv review", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None, lifespan=lifespan)
+    # No redirect from "/x/" to "/x": Starlette builds its Location from the request's Host
+    # header, which whoever sends the request chooses. A path with a slash too many is 404.
+    app.router.redirect_slashes = False
     app.state.bwv = state
 
     @app.exception_handler(BwvError)
@@ -201,15 +204,17 @@ def create_app(instance: Instance, *, store: Store | None = None, rubric: Rubric
         claims,
         login,
         media,
+        officer,
         queue,
         review,
         sessions,
         speakers,
         teach,
+        teams,
     )
 
     for module in (login, account, queue, review, speakers, media, annotations, teach, admin, claims,
-                   sessions):
+                   sessions, officer, teams):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)

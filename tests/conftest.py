@@ -129,7 +129,9 @@ def bwv(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 HOSTILE_NAME = '"><img src=x onerror=alert(1)> call.mp4'
 HOSTILE_WORDS = ("<script>alert('x')</script>", '"><img src=x onerror=alert(2)>')
 PASSWORD = "correct horse battery staple"
-USERS = {"alice": "tip", "bob": "tip", "tom": "trainer", "ada": "admin"}
+USERS = {"alice": "tip", "bob": "tip", "tom": "trainer", "ada": "admin", "olive": "officer"}
+#: olive's collar number: the hallway clip's metadata says she wore the camera.
+OLIVE = "4512"
 
 
 @pytest.fixture(scope="session")
@@ -176,7 +178,12 @@ def review_template(tmp_path_factory: pytest.TempPathFactory, media_dir: Path) -
                 "trauma_informed@test", "test", 3)
     store.save_flags(hostile.id, [flag], group_flags([flag], duration_s=hostile.duration_s))
     for name, role in USERS.items():
-        add_user(store, name, role=role, password=PASSWORD, actor="test")
+        add_user(store, name, role=role, password=PASSWORD, actor="test",
+                 officer_id=OLIVE if role == "officer" else None)
+    hallway = next(m for m in list(store.iter_media()) if "hallway" in names[m.id][0])
+    store.put_metadata([{"sha256": hallway.sha256, "officer_id": OLIVE, "team": "Response A",
+                         "shift": "Nights", "incident_type": "domestic_abuse",
+                         "source": "test.csv:2"}], actor="test", manifest="test.csv")
     for media in list(store.iter_media()):
         if media.state == "done":
             ensure_proxy(instance, media)

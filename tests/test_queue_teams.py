@@ -18,7 +18,7 @@ from pipeline.store.review import QueueFilter
 
 #: (name, team, officer, incident type, shift); None: no manifest named it.
 FOOTAGE = [
-    ("a1.mp4", "Response A", "4512", "domestic_abuse", "Nights"),
+    ("a1.mp4", "Response A", "4512", "domestic_abuse", "Lates"),
     ("b1.mp4", "Response B", "4513", "missing_person", "Days"),
     ("a2.mp4", "Response A", "4514", "exploitation", "Days"),
     ("x1.mp4", None, None, None, None),
@@ -69,7 +69,7 @@ def test_the_queue_filters_by_team_officer_incident_and_shift(db_url: str) -> No
     row = next(r for r in store.queue_page(QueueFilter(statuses=()), offset=0, limit=50)[0]
                if r.id == items["a1.mp4"])
     assert (row.team, row.incident_type) == ("Response A", "domestic_abuse")
-    assert store.meta_choices() == {"team": ["Response A", "Response B"], "shift": ["Days", "Nights"],
+    assert store.meta_choices() == {"team": ["Response A", "Response B"], "shift": ["Days", "Lates"],
                                     "officer_id": ["4512", "4513", "4514"]}
 
 
@@ -125,13 +125,28 @@ def test_a_tips_queue_opens_on_the_teams_an_admin_set(app) -> None:
     assert items["a1.mp4"] in mine and items["a2.mp4"] in mine and items["x1.mp4"] in mine
     assert items["b1.mp4"] not in mine
     page = alice.get("/queue?status=all").text
-    assert "my teams: Response A (and footage with no team)" in page
+    assert "my teams (Response A) and no team" in page
+    nobody = set(_ids(alice, "status=all&team=none"))  # footage no manifest gave a team
+    assert items["x1.mp4"] in nobody
+    assert not nobody & {items["a1.mp4"], items["a2.mp4"], items["b1.mp4"]}
     assert _ids(alice, "status=all&team=all") == everything
     assert _ids(alice, "status=all&team=Response+B") == [items["b1.mp4"]]
     assert _ids(alice, "status=all&team=all&incident=missing_person") == [items["b1.mp4"]]
     assert _ids(alice, "status=all&team=all&officer=4514") == [items["a2.mp4"]]
-    assert _ids(alice, "status=all&team=all&shift=Nights") == [items["a1.mp4"]]
+    assert _ids(alice, "status=all&team=all&shift=Lates") == [items["a1.mp4"]]
     assert "Response B · missing person" in alice.get("/queue?status=all&team=all").text
+    # "Claim the next item" keeps to her teams too, however urgent another team's item is.
+    from sqlalchemy import update
+
+    from pipeline.store import schema as db
+
+    with store.session() as s:
+        s.execute(update(db.ReviewItem).where(db.ReviewItem.id == items["b1.mp4"]).values(priority=100))
+    claimed = alice.post("/queue/next")
+    assert claimed.status_code == 303
+    assert claimed.headers["location"] != f"/items/{items['b1.mp4']}"
+    bob = Client(app, "bob")  # no default teams: the most urgent of all
+    assert bob.post("/queue/next").headers["location"] == f"/items/{items['b1.mp4']}"
     for bad in ("team=Response+Z", "incident=burglary", "shift=Weekends", "officer=%3D1%2B1"):
         assert alice.get(f"/queue?status=all&{bad}").status_code == 400, bad
 

@@ -17,8 +17,9 @@ from pipeline import clock
 from pipeline.flagging.rubric import load_rubric
 from reviewers.app import create_app, make_templates
 
-ROLES = ("anonymous", "alice", "tom", "ada")  # alice is a TIP, tom a trainer, ada an admin
-ROLE_OF = {"alice": "tip", "tom": "trainer", "ada": "admin"}
+ROLES = ("anonymous", "alice", "tom", "ada", "olive")  # a TIP, a trainer, an admin, an officer
+ROLE_OF = {"alice": "tip", "tom": "trainer", "ada": "admin", "olive": "officer"}
+SIGNED_IN = ("alice", "tom", "ada", "olive")
 
 
 @cache
@@ -91,6 +92,42 @@ def world(store):
             "throttle": store.list_throttles()[0].id, "line": 0}
 
 
+def share_a_moment(store, *, item_id: int, media_id: int, author_id: int,
+                   words: tuple[str, str] = ("Told the officer.", "Kept for trainers."),
+                   note: str = "You asked her what had happened: well done.") -> tuple[int, int, int]:
+    """Two submitted annotations on an item's first flag, the first shared with officer 4512
+    (olive): (shared annotation, unshared annotation, share)."""
+    flag = store.item_flags(item_id)[0]
+    told, untold = (store.add_annotation(
+        media_id=media_id, review_item_id=item_id, author_id=author_id, start_s=flag.start_s,
+        end_s=flag.end_s, labels=["good practice"], rating=5, feedback=w, teaching=False)
+        for w in words)
+    submit(store, told, untold)
+    shared = store.share_feedback(told, media_id=media_id, officer_id="4512", note=note,
+                                  by=author_id)
+    return told, untold, shared
+
+
+def shared_world(store, world: dict) -> dict:
+    """The world with two submitted annotations of alice's on the held item (the hallway
+    clip, olive's footage), one shared with olive: for the officer's routes."""
+    shared_ann, submitted, shared = share_a_moment(
+        store, item_id=world["item"], media_id=world["media"], author_id=world["users"]["alice"],
+        words=("alice's shared", "alice's submitted"), note="You asked her what happened.")
+    return {**world, "shared": shared, "shared_annotation": shared_ann, "submitted": submitted}
+
+
+def submit(store, *annotation_ids: int) -> None:
+    """Annotations submitted, as marking their item reviewed does (the item stays held)."""
+    from sqlalchemy import update
+
+    from pipeline.store import schema as db
+
+    with store.session() as s:
+        s.execute(update(db.Annotation).where(db.Annotation.id.in_(annotation_ids))
+                  .values(submitted_at=clock.now()))
+
+
 def _all():
     from pipeline.store.review import QueueFilter
 
@@ -103,7 +140,15 @@ def _all():
 ANNOTATION = {"start_s": "{start}", "end_s": "{end}", "labels": ["good practice", "distress"],
               "rating": "4", "feedback": "Calm and clear.", "teaching": "on"}
 ROUTES = [
-    ("GET", "/", {"alice", "tom", "ada"}, 303, None),
+    ("GET", "/", {"alice", "tom", "ada", "olive"}, 303, None),
+    ("GET", "/feedback", {"olive"}, 200, None),
+    ("GET", "/feedback/{shared}", {"olive"}, 200, None),
+    ("GET", "/feedback/{shared}/media", {"olive"}, 200, None),
+    ("GET", "/feedback/{shared}/media/captions.vtt", {"olive"}, 200, None),
+    ("POST", "/feedback/{shared}/acknowledge", {"olive"}, 303, {}),
+    ("POST", "/feedback/{shared}/reply", {"olive"}, 303, {"reply": "Thank you, I will."}),
+    ("POST", "/annotations/{submitted}/share", {"alice"}, 303, {"note": "Well done."}),
+    ("POST", "/annotations/{shared_annotation}/unshare", {"alice"}, 303, {}),
     ("GET", "/queue", {"alice"}, 200, None),
     ("POST", "/items/{spare}/claim", {"alice"}, 303, {}),
     ("POST", "/items/{item}/release", {"alice"}, 303, {"reason": "needs a Welsh speaker"}),
@@ -120,6 +165,7 @@ ROUTES = [
      {"category": "distress", "start_s": "{start}", "end_s": "{end}", "note": "sobbing"}),
     ("POST", "/flags/{flag}/feedback", {"alice"}, 303, {"relevant": "no"}),
     ("GET", "/annotations", {"tom"}, 200, None),
+    ("GET", "/teams", {"tom", "ada"}, 200, None),
     # The gate is what is tested here; an export with no moments is a 400 (see test_teach.py).
     ("POST", "/teach/export", {"tom"}, 400, {"reason": "module 3", "recipient": "L&D"}),
     ("POST", "/teach/review", {"tom"}, 400, {"reason": "module 3", "recipient": "L&D"}),
@@ -135,17 +181,17 @@ ROUTES = [
     ("GET", "/admin/audit", {"ada"}, 200, None),
     ("GET", "/admin/claims", {"ada"}, 200, None),
     ("POST", "/admin/claims/{item}/release", {"ada"}, 303, {}),
-    ("GET", "/sessions", {"alice", "tom", "ada"}, 200, None),
+    ("GET", "/sessions", {"alice", "tom", "ada", "olive"}, 200, None),
     # A session that is not the asker's: not found (ending one: test_sessions_page...).
-    ("POST", "/sessions/end", {"alice", "tom", "ada"}, 404, {"session": "0" * 16}),
-    ("POST", "/sessions/end-others", {"alice", "tom", "ada"}, 303, {}),
+    ("POST", "/sessions/end", {"alice", "tom", "ada", "olive"}, 404, {"session": "0" * 16}),
+    ("POST", "/sessions/end-others", {"alice", "tom", "ada", "olive"}, 303, {}),
     ("GET", "/admin/throttles", {"ada"}, 200, None),
     ("POST", "/admin/throttles/{throttle}/clear", {"ada"}, 303, {}),
-    ("GET", "/account/password", {"alice", "tom", "ada"}, 200, None),
-    ("POST", "/account/password", {"alice", "tom", "ada"}, 303,
+    ("GET", "/account/password", {"alice", "tom", "ada", "olive"}, 200, None),
+    ("POST", "/account/password", {"alice", "tom", "ada", "olive"}, 303,
      {"current_password": PASSWORD, "new_password": "plum kettle orbit lantern",
       "new_password_again": "plum kettle orbit lantern"}),
-    ("POST", "/logout", {"alice", "tom", "ada"}, 303, {}),
+    ("POST", "/logout", {"alice", "tom", "ada", "olive"}, 303, {}),
 ]
 PUBLIC = {("GET", "/login"), ("POST", "/login")}  # tested on their own below
 
@@ -177,7 +223,9 @@ def test_the_matrix_covers_every_route() -> None:
 
 
 @pytest.mark.parametrize("method,path,allowed,ok,data", ROUTES, ids=[f"{m} {p}" for m, p, *_ in ROUTES])
-def test_role_route_matrix(app, world, method, path, allowed, ok, data) -> None:
+def test_role_route_matrix(app, store, world, method, path, allowed, ok, data) -> None:
+    if "{shared" in path or "{submitted" in path:
+        world = shared_world(store, world)
     url = _fill(path, world)
     form = _form(data, world)
     # Anonymous: pages send the browser to sign in; media, captions and changes get 401.
@@ -188,16 +236,17 @@ def test_role_route_matrix(app, world, method, path, allowed, ok, data) -> None:
     else:
         assert response.status_code == 401
     # Signed in with another role: 403, with a valid CSRF token so only the role refuses it.
-    for name in ("alice", "tom", "ada"):
+    for name in SIGNED_IN:
         if name in allowed:
             continue
         other = Client(app, name)
         response = other.get(url) if method == "GET" else other.post(url, form)
         assert response.status_code == 403, (name, response.text[:300])
-    # The right role: the route works.
-    who = Client(app, sorted(allowed)[0])
-    response = who.get(url) if method == "GET" else who.post(url, form)
-    assert response.status_code == ok, response.text[:500]
+    # Every right role: the route works for each (a page every role may see, each of them).
+    for name in sorted(allowed):
+        who = Client(app, name)
+        response = who.get(url) if method == "GET" else who.post(url, form)
+        assert response.status_code == ok, (name, response.text[:500])
 
 
 # --- object-level access ---------------------------------------------------------------------
@@ -346,6 +395,8 @@ def test_queue_filters_and_sorting(app, store, world) -> None:
 @pytest.mark.parametrize("method,path,allowed,ok,data",
                          [r for r in ROUTES if r[0] == "POST"], ids=[p for m, p, *_ in ROUTES if m == "POST"])
 def test_every_change_needs_the_csrf_token(app, store, world, method, path, allowed, ok, data) -> None:
+    if "{shared" in path or "{submitted" in path:
+        world = shared_world(store, world)
     who_name = sorted(allowed)[0]
     who = Client(app, who_name)
     url, form = _fill(path, world), _form(data, world)

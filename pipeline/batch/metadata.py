@@ -2,14 +2,15 @@
 
 A manifest is CSV with a header row, or JSON Lines, with one row per file: ``file`` (the
 name as uploaded) or ``sha256``, and any of ``officer_id``, ``officer_name``, ``team``,
-``shift``, ``incident_ref``, ``incident_type`` (free text, mapped to :data:`INCIDENT_TYPES`),
+``shift``, ``incident_ref``, ``incident_type`` (free text, mapped to :data:`pipeline.batch.incidents.INCIDENT_TYPES`),
 ``recorded_at`` (ISO 8601 with a time zone) and ``camera_id``.
 
 Every row is checked before anything is written: unknown columns, rows naming no file, a
 file bwv has not seen (ingested, or waiting in the inbox given), a name that fits two
 different files, two rows for one file, bad times and malformed values are each reported
 with their line, and a manifest with any problem imports nothing. A good manifest is written
-in one transaction; a file named again replaces what an earlier manifest said of it.
+in one transaction; a file named again takes the values of the columns the new manifest has
+(an empty cell clears one) and keeps the others.
 """
 
 from __future__ import annotations
@@ -26,45 +27,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline import clock
+from pipeline.batch.incidents import IncidentTypes, incident_terms
 from pipeline.batch.ingest import scan_inbox
-from pipeline.errors import ConfigError, ManifestError
+from pipeline.errors import ManifestError
 from pipeline.store import Store
+from pipeline.store.base import hidden_character
 
 #: The columns a manifest may have; ``file`` or ``sha256`` is required in each row.
 FIELDS = ("file", "sha256", "officer_id", "officer_name", "team", "shift", "incident_ref",
           "incident_type", "recorded_at", "camera_id")
 
-#: The short list incident types are mapped to, with the words shown for each.
-INCIDENT_TYPES: Mapping[str, str] = {
-    "domestic_abuse": "domestic abuse",
-    "missing_person": "missing person",
-    "violence_weapons": "violence or weapons",
-    "exploitation": "exploitation",
-    "antisocial_behaviour": "anti-social behaviour",
-    "mental_health": "mental health",
-    "other": "other",
-}
+def canonical_officer(text: str) -> str:
+    """A collar number as bwv keeps it: upper case, no spaces ("pc 4512" and "PC4512" are one)."""
+    return "".join(text.split()).upper()
 
-#: Words in the evidence system's free text that name each type, tried in this order (the
-#: first type with a word in the text wins; none: ``other``). An instance's
-#: ``incident_types.yaml`` replaces the words of the types it lists.
-DEFAULT_TERMS: Mapping[str, tuple[str, ...]] = {
-    "domestic_abuse": ("domestic", "da", "dv", "coercive control", "coercive", "stalking",
-                       "honour based", "domestic abuse", "domestic violence"),
-    "exploitation": ("exploitation", "cse", "cce", "county lines", "trafficking",
-                     "modern slavery", "grooming", "cuckooing"),
-    "missing_person": ("missing", "mfh", "misper", "absent", "absconded"),
-    "mental_health": ("mental health", "mh", "s136", "section 136", "concern for welfare",
-                      "welfare", "suicidal", "suicide", "self harm", "crisis"),
-    "violence_weapons": ("violence", "violent", "assault", "abh", "gbh", "wounding", "weapon",
-                         "weapons", "knife", "knives", "bladed", "firearm", "firearms", "gun",
-                         "stabbing", "stab", "affray", "robbery", "shooting"),
-    "antisocial_behaviour": ("asb", "anti social", "antisocial", "nuisance", "disorder",
-                             "public order", "criminal damage"),
-}
 
 #: Longest value of each text column (the database's limits).
 MAX_CHARS = {"file": 1000, "officer_id": 40, "officer_name": 200, "team": 100, "shift": 100,
@@ -73,7 +50,6 @@ MAX_CHARS = {"file": 1000, "officer_id": 40, "officer_name": 200, "team": 100, "
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 #: Collar numbers and staff ids: letters, digits, and . _ / - or a space inside.
 OFFICER_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 ._/-]{0,38}[A-Za-z0-9])?$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 #: How many problems a refusal lists before it counts the rest.
 SHOWN_PROBLEMS = 50
@@ -87,6 +63,9 @@ class MetaRow:
     file: str | None
     sha256: str | None
     values: dict[str, Any] = field(default_factory=dict)
+    #: The stored columns this row speaks for (its columns, or keys, even if empty): a file
+    #: named again keeps what an earlier manifest said in the columns this one leaves out.
+    given: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -102,56 +81,9 @@ class ImportResult:
 # --- reading --------------------------------------------------------------------------------
 
 
-def incident_terms(home: Path | None) -> dict[str, tuple[str, ...]]:
-    """The words per incident type: the defaults, with an instance's ``incident_types.yaml``
-    (``{type: [words, ...]}``, types from :data:`INCIDENT_TYPES`) replacing the ones it lists."""
-    terms = dict(DEFAULT_TERMS)
-    path = home / "incident_types.yaml" if home else None
-    if path is None or not path.exists():
-        return terms
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the incident types: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of incident type to a list of words")
-    for key, words in data.items():
-        if key not in INCIDENT_TYPES or key == "other":
-            raise ConfigError(f"{path}: unknown incident type {key!r}; the types are "
-                              + ", ".join(k for k in INCIDENT_TYPES if k != "other"))
-        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
-            raise ConfigError(f"{path}: {key}: expected a list of words")
-        terms[key] = tuple(words)
-    return terms
-
-
-def _words(text: str) -> str:
-    return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split()) + " "
-
-
-class IncidentTypes:
-    """Maps an evidence system's free text to the short list, each distinct text once."""
-
-    def __init__(self, terms: Mapping[str, tuple[str, ...]]) -> None:
-        self._terms = [(key, tuple(_words(w) for w in words)) for key, words in terms.items()]
-        self._seen: dict[str, str] = {}
-
-    def __call__(self, text: str) -> str:
-        if text not in self._seen:
-            said = _words(text)
-            self._seen[text] = next((key for key, words in self._terms
-                                     if any(w in said for w in words)), "other")
-        return self._seen[text]
-
-
-def incident_type(text: str, terms: Mapping[str, tuple[str, ...]]) -> str:
-    """The short-list type of an evidence system's free text (``other`` when none fits)."""
-    return IncidentTypes(terms)(text)
-
-
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line, raw record) for each row; CSV by a ``.csv`` name, else JSON Lines when the
-    first character is ``{``, else CSV."""
+    """(line, raw record) for each row: JSON Lines by a ``.jsonl``, ``.ndjson`` or ``.json``
+    name, CSV by a ``.csv`` one, else JSON Lines when the first character is ``{``."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
@@ -161,7 +93,8 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                             "save the manifest as UTF-8") from exc
     if not text.strip():
         raise ManifestError(f"{path}: the manifest is empty")
-    if path.suffix.lower() != ".csv" and text.lstrip().startswith("{"):
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json") or (
+            path.suffix.lower() != ".csv" and text.lstrip().startswith("{")):
         yield from _jsonl(text)
     else:
         yield from _csv(text)
@@ -172,14 +105,30 @@ def _jsonl(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=_no_repeats)
         except json.JSONDecodeError as exc:
             yield number, {"": f"not JSON ({exc.msg} at column {exc.colno})"}
+            continue
+        except RecursionError:
+            yield number, {"": "nested too deeply to be a manifest row"}
+            continue
+        except ValueError as exc:  # a key given twice
+            yield number, {"": str(exc)}
             continue
         if not isinstance(record, dict):
             yield number, {"": "not a JSON object"}
             continue
         yield number, record
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (the last would silently win)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"{key!r} is given twice")
+        out[key] = value
+    return out
 
 
 def _csv(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -189,9 +138,9 @@ def _csv(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     except (StopIteration, csv.Error) as exc:
         raise ManifestError(f"line 1: cannot read the header row: {exc}") from exc
     names = [h.strip().lower() for h in header]
-    problems = [f"line 1: unknown column {h!r} (the columns are {', '.join(FIELDS)})"
+    problems = [f"line 1: unknown column {h[:40]!r} (the columns are {', '.join(FIELDS)})"
                 for h in names if h not in FIELDS]
-    problems += [f"line 1: column {h!r} appears twice" for i, h in enumerate(names)
+    problems += [f"line 1: column {h[:40]!r} appears twice" for i, h in enumerate(names)
                  if h in names[:i]]
     if "file" not in names and "sha256" not in names:
         problems.append("line 1: the header needs a file or a sha256 column")
@@ -234,8 +183,10 @@ def check_row(line: int, raw: Mapping[str, Any],
     with it."""
     if "" in raw:
         return None, [f"line {line}: {raw['']}"]
-    problems = [f"line {line}: unknown column {k!r}" for k in raw if str(k).strip().lower()
-                not in FIELDS]
+    names = [str(k).strip().lower() for k in raw]
+    problems = [f"line {line}: unknown column {k[:40]!r}" for k in names if k not in FIELDS]
+    problems += [f"line {line}: column {k!r} appears twice" for i, k in enumerate(names)
+                 if k in FIELDS and k in names[:i]]
     values: dict[str, str] = {}
     for key, value in raw.items():
         key = str(key).strip().lower()
@@ -247,8 +198,9 @@ def check_row(line: int, raw: Mapping[str, Any],
         text = str(value).strip()
         if not text:
             continue
-        if _CONTROL.search(text):
-            problems.append(f"line {line}: {key} holds a control character")
+        if (hidden := hidden_character(text)) is not None:
+            problems.append(f"line {line}: {key} holds a character that cannot be seen "
+                            f"({hidden})")
         elif len(text) > MAX_CHARS.get(key, 1000):
             problems.append(f"line {line}: {key} is longer than {MAX_CHARS[key]} characters")
         else:
@@ -261,6 +213,8 @@ def check_row(line: int, raw: Mapping[str, Any],
     if file is None and sha is None:
         problems.append(f"line {line}: needs a file or a sha256")
     officer = values.get("officer_id")
+    if officer is not None:
+        values["officer_id"] = officer = canonical_officer(officer)
     if officer is not None and not OFFICER_ID.match(officer):
         problems.append(f"line {line}: officer_id {officer[:80]!r} must be letters and digits "
                         "(and . _ / - or a space inside)")
@@ -277,7 +231,9 @@ def check_row(line: int, raw: Mapping[str, Any],
     if file is None and (sha is None or not _SHA.match(sha)):
         return None, problems
     # Returned with its problems too, so that its file is still matched and checked.
-    return MetaRow(line=line, file=file, sha256=sha, values=stored), problems
+    named = {str(k).strip().lower() for k in raw} & set(FIELDS) - {"file", "sha256"}
+    given = frozenset(named | ({"incident_text"} if "incident_type" in named else set()))
+    return MetaRow(line=line, file=file, sha256=sha, values=stored, given=given), problems
 
 
 # --- matching rows to files -----------------------------------------------------------------
@@ -333,15 +289,16 @@ class KnownFiles:
                     self.waiting.add(row.sha256)
                     return row.sha256, None
             return None, f"line {row.line}: no file bwv has seen has sha256 {row.sha256}"
-        found = self.by_name.get(row.file) or self.by_base.get(row.file) or set()
-        waiting: set[str] = set()
-        paths = ([self.inbox[row.file]] if row.file in self.inbox
-                 else self.inbox_base.get(row.file, []))
-        for path in paths:
-            sha = self._sha_of(path)
-            if sha is not None and sha not in self.shas:
-                waiting.add(sha)
-        shas = found | waiting
+        # The closest match wins: the whole name in the inbox, then among names ingested,
+        # then the last part of a name, in the inbox and then ingested.
+        shas: set[str] = set()
+        for level in (self._inbox_shas([self.inbox[row.file]] if row.file in self.inbox else []),
+                      self.by_name.get(row.file, set()),
+                      self._inbox_shas(self.inbox_base.get(row.file, [])),
+                      self.by_base.get(row.file, set())):
+            if level:
+                shas = level
+                break
         if not shas:
             return None, f"line {row.line}: unknown file {row.file!r} (not ingested, not in the inbox)"
         if len(shas) > 1:
@@ -350,8 +307,12 @@ class KnownFiles:
         sha = next(iter(shas))
         if row.sha256 is not None and row.sha256 != sha:
             return None, f"line {row.line}: {row.file!r} has sha256 {sha}, not {row.sha256}"
-        self.waiting |= waiting
+        if sha not in self.shas:  # a re-upload of bytes already ingested is not waiting
+            self.waiting.add(sha)
         return sha, None
+
+    def _inbox_shas(self, paths: list[Path]) -> set[str]:
+        return {sha for sha in (self._sha_of(p) for p in paths) if sha is not None}
 
 
 def check_manifest(path: Path, store: Store, *, inbox: Path | None = None,
@@ -392,8 +353,14 @@ def check_manifest(path: Path, store: Store, *, inbox: Path | None = None,
 def import_manifest(path: Path, store: Store, *, actor: str, inbox: Path | None = None,
                     home: Path | None = None) -> ImportResult:
     """Check a manifest (:func:`check_manifest`) and store every row in one transaction."""
-    matched, waiting = check_manifest(path, store, inbox=inbox, home=home)
-    rows = [{"sha256": sha, **row.values, "source": f"{path.name}:{row.line}"}
+    try:
+        matched, waiting = check_manifest(path, store, inbox=inbox, home=home)
+    except ManifestError as exc:  # a refusal is recorded too: who tried to import what
+        store.audit(actor=actor, action="metadata.import-refused", obj=path.name,
+                    detail=str(exc).splitlines()[0][:500])
+        raise
+    rows = [{"sha256": sha, **{k: row.values.get(k) for k in row.given},
+             "source": f"{path.name}:{row.line}"}
             for sha, row in matched]
     new, replaced = store.put_metadata(rows, actor=actor, manifest=path.name)
     return ImportResult(rows=len(rows), new=new, replaced=replaced, waiting=waiting)

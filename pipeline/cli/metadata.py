@@ -28,7 +28,7 @@ def import_and_say(manifest: Path, *, ctx: click.Context, inbox: Path | None) ->
     result = import_manifest(manifest, store, actor=current_actor(), inbox=inbox,
                              home=instance.home)
     click.echo(f"imported metadata for {result.rows} file(s) from {manifest.name}: "
-               f"{result.new} new, {result.replaced} replaced, {result.waiting} still in the inbox",
+               f"{result.new} new, {result.replaced} updated, {result.waiting} still in the inbox",
                err=True)
 
 
@@ -46,7 +46,8 @@ def import_(ctx: click.Context, manifest: Path, inbox: Path | None,
     team, shift, incident_ref, incident_type, recorded_at (ISO 8601 with a time zone),
     camera_id. Every row is checked first; any problem (an unknown column or file, two
     rows for one file, a bad time) is listed with its line and nothing is imported.
-    A file named again replaces what an earlier manifest said of it.
+    A file named again takes the new manifest's columns (an empty cell clears one) and
+    keeps the rest.
 
     \b
     Example:

@@ -32,9 +32,12 @@ def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @click.option("-o", "--output", "out_dir", required=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder for report.html and the CSV tables (created if missing).")
+@click.option("--teams", is_flag=True,
+              help="The team picture instead: teams.html, teams.csv and team_categories.csv "
+              "over the six months to --date's (team level only; small groups suppressed).")
 @_shared_options
 @click.pass_context
-def report(ctx: click.Context, day: date | None, out_dir: Path,
+def report(ctx: click.Context, day: date | None, out_dir: Path, teams: bool,
            sub_home: str | None, sub_db: str | None) -> None:
     """Write the nightly report for one UTC day: report.html and its tables as CSV.
 
@@ -51,12 +54,19 @@ def report(ctx: click.Context, day: date | None, out_dir: Path,
     Example:
       bwv report -o /srv/bwv/reports/latest
       bwv report --date 2026-11-27 -o reports/2026-11-27
+      bwv report --teams -o reports/teams
     """
     from pipeline.nightly.report import write_report
     from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
     store = open_instance(_instance(ctx))
+    if teams:
+        from pipeline.nightly.teams import write_team_report
+
+        for path in write_team_report(store, out_dir, actor=current_actor(), as_of=day):
+            click.echo(f"wrote {path}")
+        return
     result = write_report(store, out_dir, day=day, actor=current_actor())
     anchor = store.anchor_audit(actor=current_actor(), note="bwv report")
     if not ctx.find_root().obj.get("quiet", False):

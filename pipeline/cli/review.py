@@ -217,23 +217,30 @@ def _read_password() -> str:
 
 @user.command("add", context_settings=CONTEXT)
 @click.argument("name")
-@click.option("--role", type=click.Choice(["tip", "trainer", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["tip", "trainer", "admin", "officer"]), required=True)
+@click.option("--officer-id", help="An officer's collar number (the officer role needs it): "
+              "they see the feedback shared on footage the metadata says is theirs.")
 @_shared_options
 @click.pass_context
-def user_add(ctx: click.Context, name: str, role: str, sub_home: str | None, sub_db: str | None) -> None:
+def user_add(ctx: click.Context, name: str, role: str, officer_id: str | None,
+             sub_home: str | None, sub_db: str | None) -> None:
     """Create an account; its password is read from standard input, never the command line.
 
     \b
     Example:
       printf '%s\\n' "$PASSWORD" | bwv user add alice --role tip
+      printf '%s\\n' "$PASSWORD" | bwv user add pc4512 --role officer --officer-id 4512
     """
     from pipeline.review.accounts import add_user
     from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
     store = open_instance(_instance(ctx))
-    user_id = add_user(store, name, role=role, password=_read_password(), actor=current_actor())
-    click.echo(f"added user {name} ({role}), id {user_id}")
+    user_id = add_user(store, name, role=role, password=_read_password(), actor=current_actor(),
+                       officer_id=officer_id)
+    stored = store.user_by_id(user_id)
+    said = f", officer {stored.officer_id}" if stored and stored.officer_id else ""
+    click.echo(f"added user {name} ({role}{said}), id {user_id}")
 
 
 @user.command("password", context_settings=CONTEXT)
@@ -279,7 +286,8 @@ def user_list(ctx: click.Context, sub_home: str | None, sub_db: str | None) -> N
     _apply_shared(ctx, sub_home, sub_db)
     for account in open_instance(_instance(ctx)).list_users():
         state = "disabled" if account.disabled else "active"
-        click.echo(f"{account.name}\t{account.role}\t{state}")
+        click.echo(f"{account.name}\t{account.role}\t{state}"
+                   + (f"\tofficer {account.officer_id}" if account.officer_id else ""))
 
 
 @user.command("teams", context_settings=CONTEXT)
@@ -296,7 +304,7 @@ def user_teams(ctx: click.Context, name: str, teams: tuple[str, ...], sub_home: 
       bwv user teams alice "Response A" "Response B"
     """
     from pipeline.errors import NotFoundError
-    from pipeline.review.accounts import clean_teams
+    from pipeline.review.accounts import set_default_teams
     from pipeline.store import current_actor, open_instance
 
     _apply_shared(ctx, sub_home, sub_db)
@@ -304,9 +312,10 @@ def user_teams(ctx: click.Context, name: str, teams: tuple[str, ...], sub_home: 
     account = store.user_by_name(name)
     if account is None:
         raise NotFoundError(f"no user named {name!r}")
-    names = clean_teams(list(teams))
-    store.set_default_teams(account.id, names, actor=current_actor())
+    names, unknown = set_default_teams(store, account.id, list(teams), actor=current_actor())
     click.echo(f"{name}'s default teams: {', '.join(names) or '(none)'}")
+    if unknown:
+        click.echo(f"note: no footage has team {', '.join(map(repr, unknown))} yet", err=True)
 
 
 @user.command("disable", context_settings=CONTEXT)

@@ -26,8 +26,10 @@ def sample_and_say(ctx: click.Context, share: float, *, dry_run: bool = False) -
     verb = "would queue" if dry_run else "queued"
     click.echo(f"routine samples: {verb} {len(plan.picks)} (share {share:g} of {plan.seen} "
                f"unflagged file(s) in 30 days, {plan.taken} already taken)", err=True)
+    names = store.names_by_media() if plan.picks else {}
     for officer, media_id in plan.picks:
-        click.echo(f"  media {media_id}, officer {officer or '(no metadata)'}", err=True)
+        name = (names.get(media_id) or [f"media {media_id}"])[0]
+        click.echo(f"  {name} (media {media_id}), officer {officer or '(no metadata)'}", err=True)
 
 
 @cli.command(context_settings=CONTEXT)

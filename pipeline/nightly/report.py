@@ -277,7 +277,8 @@ _TABLE_TITLES = {
 }
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A table cell as the page shows it: empty for None or NaN."""
     if value is None or (isinstance(value, float) and value != value):  # None or NaN
         return ""
     return str(value)
@@ -289,7 +290,7 @@ def render_html(tables: ReportTables, charts: Sequence[Chart], *, generated_at: 
                       trim_blocks=True, lstrip_blocks=True)
     shown = [
         {"key": key, "title": title, "columns": list(COLUMNS[key]),
-         "rows": [[_cell(v) for v in row] for row in tables.frames[key].itertuples(index=False)]}
+         "rows": [[cell_text(v) for v in row] for row in tables.frames[key].itertuples(index=False)]}
         for key, title in _TABLE_TITLES.items()
     ]
     return env.get_template("report.html").render(

@@ -30,11 +30,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
 from pipeline import clock
+from pipeline.batch.metadata import OFFICER_ID, canonical_officer
 from pipeline.errors import AuthError, InvalidRequestError, NotFoundError
 from pipeline.review.devices import DeviceKey
 from pipeline.store import Store
 from pipeline.store import schema as db
 from pipeline.store.accounts import ThrottleKey, ThrottleRule, web_actor
+from pipeline.store.base import hidden_character
 
 log = logging.getLogger("bwv.accounts")
 
@@ -130,14 +132,32 @@ def check_name(name: str) -> None:
         )
 
 
-def add_user(store: Store, name: str, *, role: str, password: str, actor: str) -> int:
-    """Create an account with an argon2id hash of its password."""
+def check_officer_id(role: str, officer_id: str | None) -> str | None:
+    """An officer's collar number, required for the officer role and refused for the others."""
+    officer_id = canonical_officer(officer_id or "") or None
+    if role == "officer" and officer_id is None:
+        raise InvalidRequestError("an officer's account needs their officer id (collar number)")
+    if role != "officer" and officer_id is not None:
+        raise InvalidRequestError("only an officer's account has an officer id")
+    if officer_id is not None and not OFFICER_ID.match(officer_id):
+        raise InvalidRequestError(f"officer id {officer_id[:40]!r} must be letters and digits "
+                                  "(and . _ / - or a space inside)")
+    return officer_id
+
+
+def add_user(store: Store, name: str, *, role: str, password: str, actor: str,
+             officer_id: str | None = None) -> int:
+    """Create an account with an argon2id hash of its password (an officer's with their
+    collar number, which says which footage's shared feedback they see)."""
     check_name(name)
     if role not in db.ROLES:
         raise InvalidRequestError(f"unknown role {role!r}: use one of {', '.join(db.ROLES)}")
+    officer_id = check_officer_id(role, officer_id)
     check_password(password, name=name)
-    user_id = store.add_user(name, role=role, password_hash=_hasher.hash(password))
-    store.audit(actor=actor, action="user-add", obj=f"user:{user_id}", detail=f"{name} role={role}")
+    user_id = store.add_user(name, role=role, password_hash=_hasher.hash(password),
+                             officer_id=officer_id)
+    detail = f"{name} role={role}" + (f" officer_id={officer_id}" if officer_id else "")
+    store.audit(actor=actor, action="user-add", obj=f"user:{user_id}", detail=detail)
     return user_id
 
 
@@ -277,9 +297,28 @@ def clean_teams(names: list[str]) -> list[str]:
     """Team names as stored (spaces collapsed, no duplicates, sorted), or InvalidRequestError
     saying what is wrong."""
     teams = sorted({" ".join(n.split()) for n in names if n.strip()})
+    for team in teams:
+        if (hidden := hidden_character(team)) is not None:
+            raise InvalidRequestError(f"a team name holds a character that cannot be seen ({hidden})")
     if len(teams) > MAX_TEAMS:
         raise InvalidRequestError(f"at most {MAX_TEAMS} teams")
     for team in teams:
         if len(team) > 100:
             raise InvalidRequestError(f"a team name has at most 100 characters ({team[:30]}...)")
     return teams
+
+
+def set_default_teams(store: Store, user_id: int, names: list[str], *, actor: str
+                      ) -> tuple[list[str], list[str]]:
+    """Give a TIP default teams (none: clear them); the teams set, and those of them no
+    footage's metadata names yet (a typo, or a team whose footage has not come)."""
+    account = store.user_by_id(user_id)
+    if account is None:
+        raise NotFoundError(f"no user {user_id}")
+    if account.role != "tip":
+        raise InvalidRequestError(f"{account.name}'s role is {account.role}: only a TIP's queue "
+                                  "opens on default teams")
+    teams = clean_teams(names)
+    store.set_default_teams(user_id, teams, actor=actor)
+    known = set(store.meta_choices()["team"])
+    return teams, [t for t in teams if t not in known]

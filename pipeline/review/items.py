@@ -24,7 +24,7 @@ from pipeline.records import Segment
 from pipeline.store import Store
 from pipeline.store import schema as db
 from pipeline.store.accounts import web_actor
-from pipeline.store.base import inside_file
+from pipeline.store.base import hidden_character, inside_file
 from pipeline.store.exports import to_vtt
 from pipeline.store.review import ItemView
 from pipeline.store.speakers import SpeakerState
@@ -84,6 +84,9 @@ def check_annotation(value: AnnotationInput, *, duration_s: float | None) -> Ann
         problems.append(("rating", "the rating must be from 1 to 5"))
     if len(value.feedback) > MAX_FEEDBACK:
         problems.append(("feedback", f"the feedback must be at most {MAX_FEEDBACK} characters"))
+    if (hidden := hidden_character(value.feedback, lines=True)) is not None:
+        problems.append(("feedback", f"the feedback holds a character that cannot be seen "
+                                     f"({hidden}): write it as plain text"))
     if problems:
         raise FormProblems(problems)
     labels = tuple(dict.fromkeys(value.labels))  # keep order, drop repeats
@@ -174,11 +177,13 @@ def claim(store: Store, user: db.UserAccount, item_id: int) -> None:
 
 def claim_next(store: Store, user: db.UserAccount) -> int | None:
     """Claim the most urgent item nobody holds (the queue's first row; items this TIP released
-    come last); its id, or None when there is none. If someone takes it first, the next one is
+    come last; of a TIP with default teams, among their teams' footage and footage with no
+    team, as their queue opens); its id, or None when there is none. If someone takes it first, the next one is
     tried."""
     _require_tip(user)
+    teams = store.default_teams(user.id)  # a TIP with teams: their teams' and no team's
     for _ in range(10):
-        item_id = store.next_open_item(not_released_by=user.id)
+        item_id = store.next_open_item(not_released_by=user.id, teams=teams)
         if item_id is None:
             return None
         if store.claim_item(item_id, user.id):

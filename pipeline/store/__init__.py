@@ -28,9 +28,9 @@ from pipeline.store.feedback import FeedbackQueries
 from pipeline.store.media import MediaQueries
 from pipeline.store.report import ReportQueries
 from pipeline.store.retention import RetentionQueries
-from pipeline.store.routine import RoutineQueries
 from pipeline.store.sessions import SessionQueries
 from pipeline.store.speakers import SpeakerQueries
+from pipeline.store.teams import TeamReportQueries
 
 #: The PostgreSQL advisory lock that migrating processes take turns on ("bwvm").
 _MIGRATION_LOCK = 0x6277766D
@@ -54,7 +54,7 @@ def current_actor() -> str:
 
 
 class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, SessionQueries,
-            ReportQueries, RetentionQueries, SpeakerQueries, RoutineQueries):
+            ReportQueries, RetentionQueries, SpeakerQueries, TeamReportQueries):
     """The bwv database. Its queries are split by area into one mixin per module: media items
     and transcripts (:mod:`pipeline.store.media`, with the job engine's
     :mod:`pipeline.store.jobs`), the review queue (:mod:`~pipeline.store.review`), annotations
@@ -64,8 +64,9 @@ class Store(MediaQueries, FeedbackQueries, AnnotationQueries, AccountQueries, Se
     (:mod:`~pipeline.store.feedback`, with the audit log of :mod:`~pipeline.store.audit`), the
     nightly report (:mod:`~pipeline.store.report`), retention
     (:mod:`~pipeline.store.retention`), who says each line
-    (:mod:`~pipeline.store.speakers`) footage metadata (:mod:`~pipeline.store.metadata`) and routine samples
-    (:mod:`~pipeline.store.routine`).
+    (:mod:`~pipeline.store.speakers`) footage metadata (:mod:`~pipeline.store.metadata`), routine samples
+    (:mod:`~pipeline.store.routine`) and feedback shared with officers
+    (:mod:`~pipeline.store.officers`) and the team picture (:mod:`~pipeline.store.teams`).
 
     ``home`` is the instance folder that holds the audit key and the anchors file; without
     it, the folder of a SQLite database file, else ``BWV_HOME`` (see

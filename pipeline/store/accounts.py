@@ -70,18 +70,28 @@ class Throttled:
 class AccountQueries(Queries):
     """Accounts, sessions and sign-in attempts (mixed into ``Store``)."""
 
-    def add_user(self, name: str, *, role: str, password_hash: str) -> int:
-        """Create an account; a taken name is an error."""
+    def add_user(self, name: str, *, role: str, password_hash: str,
+                 officer_id: str | None = None) -> int:
+        """Create an account; a taken name (or an officer id another account has) is an error."""
         now = clock.now()
         try:
             with self.session() as s:
                 user = db.UserAccount(name=name, role=role, password_hash=password_hash,
-                                      disabled=False, created_at=now, updated_at=now)
+                                      disabled=False, created_at=now, updated_at=now,
+                                      officer_id=officer_id)
                 s.add(user)
                 s.flush()
                 return user.id
         except IntegrityError as exc:
+            if officer_id is not None and self.user_by_officer_id(officer_id) is not None:
+                raise InvalidRequestError(
+                    f"officer {officer_id} already has an account") from exc
             raise InvalidRequestError(f"a user named {name!r} already exists") from exc
+
+    def user_by_officer_id(self, officer_id: str) -> db.UserAccount | None:
+        """The account of the officer with this collar number."""
+        with self.session() as s:
+            return s.scalar(select(db.UserAccount).where(db.UserAccount.officer_id == officer_id))
 
     def user_by_name(self, name: str) -> db.UserAccount | None:
         """An account by its name."""

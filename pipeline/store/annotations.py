@@ -19,6 +19,7 @@ from pipeline import clock
 from pipeline.errors import BwvError, ConflictError, NotFoundError
 from pipeline.store import schema as db
 from pipeline.store.base import Queries, escape_like, first_name, prefix_pattern
+from pipeline.store.meta_tables import SharedFeedback
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,9 @@ class AnnotationQueries(Queries):
             )
             s.add(row)
             s.flush()
+            # What was shared with the officer follows the newest version of the annotation.
+            s.execute(update(SharedFeedback).where(SharedFeedback.annotation_id == old.id)
+                      .values(annotation_id=row.id))
             return row.id
 
     def correction_of(self, annotation_id: int) -> int | None:

@@ -7,6 +7,7 @@ from :class:`Queries`, which stands for the ``Store``'s engine and session.
 
 from __future__ import annotations
 
+import unicodedata
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -55,3 +56,20 @@ END_TOLERANCE_S = 0.5
 def inside_file(start_s: float, end_s: float, duration_s: float | None) -> bool:
     """Whether a time range runs forwards inside a file of this duration."""
     return 0 <= start_s < end_s <= (duration_s or 0.0) + END_TOLERANCE_S
+
+
+#: Unicode categories of characters that cannot be seen or that change how text around them
+#: reads: controls, format characters (zero-width spaces, right-to-left overrides), line and
+#: paragraph separators, private-use, surrogates and unassigned code points.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+
+
+def hidden_character(text: str, *, lines: bool = False) -> str | None:
+    """The first character of ``text`` a reader could not see (or that reorders what they
+    see), as ``U+XXXX``; line breaks and tabs are allowed with ``lines``. None if there is none."""
+    for ch in text:
+        if lines and ch in "\n\t":
+            continue
+        if unicodedata.category(ch) in HIDDEN_CATEGORIES:
+            return f"U+{ord(ch):04X}"
+    return None

@@ -1,5 +1,6 @@
-"""The tables of footage metadata from the force's evidence system (issue 18): who wore the
-camera, their team and shift, and what the call was; and each TIP's default teams.
+"""The tables of issue 18: footage metadata from the force's evidence system (who wore the
+camera, their team and shift, and what the call was), each TIP's default teams, and the
+feedback TIPs share with officers.
 
 Part of the schema of :mod:`pipeline.store.schema` (the same ``Base``), kept apart to keep
 that module small; :mod:`pipeline.store.metadata` holds its queries. A row is keyed by the
@@ -52,3 +53,24 @@ class UserTeam(Base):
     team: Mapped[str] = mapped_column(String(100))
     set_by: Mapped[str] = mapped_column(String(200))
     set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SharedFeedback(Base):
+    """A TIP's submitted annotation shared with the officer who wore the camera: what the TIP
+    wrote for the officer, and the officer's acknowledgement and one reply."""
+
+    __tablename__ = "shared_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotation.id", ondelete="CASCADE"),
+                                               unique=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    # Whose footage, from its metadata when it was shared.
+    officer_id: Mapped[str] = mapped_column(String(40), index=True)
+    note: Mapped[str] = mapped_column(Text)
+    shared_by: Mapped[int] = mapped_column(Integer)
+    shared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

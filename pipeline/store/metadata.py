@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, or_, select
-from sqlalchemy.engine import CursorResult
 
 from pipeline import clock
 from pipeline.store import schema as db
@@ -17,6 +16,9 @@ from pipeline.store.meta_tables import FootageMeta, UserTeam
 #: Rows per statement when looking up or writing many (well under SQLite's variable limit).
 _CHUNK = 500
 
+#: The columns a manifest fills (the rest say where a row came from).
+_STORED = ("officer_id", "officer_name", "team", "shift", "incident_ref", "incident_type",
+           "incident_text", "recorded_at", "camera_id")
 #: The metadata columns exports and reports carry, in order.
 META_COLUMNS = ("officer_id", "team", "shift", "incident_ref", "incident_type", "recorded_at")
 
@@ -34,27 +36,26 @@ class MetadataQueries(AuditQueries):
 
     def put_metadata(self, rows: Sequence[dict[str, Any]], *, actor: str,
                      manifest: str) -> tuple[int, int]:
-        """Store checked rows (each with ``sha256``, ``source`` and the values), replacing
-        what an earlier manifest said of the same files, in one transaction; audited.
-        Returns (new, replaced)."""
+        """Store checked rows (each with ``sha256``, ``source`` and the columns it gives), in
+        one transaction; audited. A file named before keeps the columns a row leaves out.
+        Returns (new, updated)."""
         now = clock.now()
         shas = [r["sha256"] for r in rows]
-        replaced = 0
+        before: dict[str, dict[str, Any]] = {}
         with self.session() as s:
             for i in range(0, len(shas), _CHUNK):
                 part = shas[i:i + _CHUNK]
-                gone = cast(CursorResult[Any], s.execute(
-                    delete(FootageMeta).where(FootageMeta.sha256.in_(part))))
-                replaced += gone.rowcount or 0
-            full = [{"officer_id": None, "officer_name": None, "team": None, "shift": None,
-                     "incident_ref": None, "incident_type": None, "incident_text": None,
-                     "recorded_at": None, "camera_id": None, **r, "imported_by": actor,
-                     "imported_at": now} for r in rows]
+                for meta in s.scalars(select(FootageMeta).where(FootageMeta.sha256.in_(part))):
+                    before[meta.sha256] = {c: getattr(meta, c) for c in _STORED}
+                s.execute(delete(FootageMeta).where(FootageMeta.sha256.in_(part)))
+            full = [{**dict.fromkeys(_STORED), **before.get(r["sha256"], {}), **r,
+                     "imported_by": actor, "imported_at": now} for r in rows]
+            replaced = len(before)
             table = cast(Table, FootageMeta.__table__)
             for i in range(0, len(full), _CHUNK):  # Core's executemany: no ORM objects
                 s.connection().execute(insert(table), full[i:i + _CHUNK])
         self.audit(actor=actor, action="metadata.import", obj=manifest,
-                   detail=f"{len(rows)} rows: {len(rows) - replaced} new, {replaced} replaced")
+                   detail=f"{len(rows)} rows: {len(rows) - replaced} new, {replaced} updated")
         return len(rows) - replaced, replaced
 
     def metadata_by_sha(self, shas: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:

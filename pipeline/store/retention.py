@@ -22,7 +22,7 @@ from pipeline import clock
 from pipeline.errors import InvalidRequestError, NotFoundError
 from pipeline.store import schema as db
 from pipeline.store.base import Queries, first_name
-from pipeline.store.meta_tables import FootageMeta
+from pipeline.store.meta_tables import FootageMeta, SharedFeedback
 from pipeline.store.speaker_tables import SpeakerMove, SpeakerName
 from pipeline.taxonomy import taxonomy_id
 
@@ -195,6 +195,7 @@ class RetentionQueries(Queries):
                 return False
             # Children before parents, so no ON DELETE SET NULL has anything left to do.
             # A TIP's corrections of speakers hold transcript words and names: they go too.
+            s.execute(delete(SharedFeedback).where(SharedFeedback.media_id == media_id))
             for table in (db.RubricFeedback, db.Annotation, db.Flag, db.ReviewItem, db.Segment,
                           db.Transcript, db.Job, SpeakerMove, SpeakerName):
                 s.execute(delete(table).where(table.media_id == media_id))

@@ -183,7 +183,8 @@ class ReviewQueries(Queries):
                  incident) in rows
         ], total
 
-    def next_open_item(self, *, not_released_by: int | None = None) -> int | None:
+    def next_open_item(self, *, not_released_by: int | None = None,
+                       teams: Sequence[str] = ()) -> int | None:
         """The id of the most urgent item nobody holds (the queue's first row), if any; with
         ``not_released_by``, items that user gave back come last (they released them for a
         reason: "next" should not hand them straight back)."""
@@ -191,10 +192,11 @@ class ReviewQueries(Queries):
         if not_released_by is not None:
             theirs = and_(db.ReviewItem.reason_by == not_released_by, db.ReviewItem.reason.is_not(None))
             order.insert(0, case((theirs, 1), else_=0))
+        where = [db.ReviewItem.status == "new"]
+        if teams:  # the TIP's teams, and footage with no team
+            where.append(media_in_teams(teams, or_no_team=True))
         with self.session() as s:
-            return s.scalar(
-                select(db.ReviewItem.id).where(db.ReviewItem.status == "new").order_by(*order).limit(1)
-            )
+            return s.scalar(select(db.ReviewItem.id).where(*where).order_by(*order).limit(1))
 
     def media_to_review(self) -> list[db.Media]:
         """Processed files with open review items, most urgent first (their proxies are made first)."""

@@ -199,8 +199,9 @@ class RubricFeedback(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-#: The roles of the review app: TIPs review, trainers see annotations, admins manage accounts.
-ROLES = ("tip", "trainer", "admin")
+#: The roles of the review app: TIPs review, trainers see annotations, admins manage accounts,
+#: officers read the feedback TIPs shared with them on their own footage.
+ROLES = ("tip", "trainer", "admin", "officer")
 
 #: Review item states; ``claimed`` means one TIP holds it.
 ITEM_STATES = ("new", "claimed", "reviewed", "dismissed")
@@ -218,6 +219,9 @@ class UserAccount(Base):
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # An officer's collar number: the footage metadata says which footage is theirs.
+    officer_id: Mapped[str | None] = mapped_column(String(40))
+    __table_args__ = (Index("uq_user_account_officer_id", "officer_id", unique=True),)
 
 
 class WebSession(Base):

@@ -11,12 +11,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from pipeline.errors import InvalidRequestError
 from pipeline.review.accounts import MAX_PASSWORD, MIN_PASSWORD, change_own_password, check_password
+from pipeline.store.schema import ROLES
 from reviewers.auth import DEVICE_COOKIE, Viewer, changing, role
 from reviewers.forms import FormErrors
 from reviewers.security import client_of
 
 router = APIRouter()
-EVERYONE = ("tip", "trainer", "admin")
+#: Every role signs in, changes their own password and ends their own sessions.
+EVERYONE = ROLES
 
 
 @router.get("/account/password")

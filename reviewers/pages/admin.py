@@ -63,8 +63,10 @@ def _users(request: Request, *, done: str | None = None, errors: FormErrors | No
 async def add_user(request: Request, viewer: Viewer = Depends(changing("admin")),
                    name: str = Form("", max_length=100),
                    user_role: str = Form("", alias="role", max_length=20),
-                   password: str = Form("", max_length=1000)) -> Response:
-    """Create an account (each problem with the form is said under its field)."""
+                   password: str = Form("", max_length=1000),
+                   officer_id: str = Form("", max_length=100)) -> Response:
+    """Create an account (each problem with the form is said under its field); an officer's
+    with their collar number."""
     store = request.app.state.bwv.store
     name = name.strip()
     errors = FormErrors()
@@ -76,15 +78,21 @@ async def add_user(request: Request, viewer: Viewer = Depends(changing("admin"))
         errors.add("add-name", str(exc))
     if user_role not in ROLES:
         errors.add("add-role", f"choose a role: {', '.join(ROLES)}")
+    else:
+        try:
+            accounts.check_officer_id(user_role, officer_id)
+        except InvalidRequestError as exc:
+            errors.add("add-officer", str(exc))
     _check_password(errors, "add-password", password, name=name)
     if not errors:
-        try:  # what is left to refuse is a name taken just now
+        try:  # what is left to refuse is a name or an officer id taken just now
             user_id = accounts.add_user(store, name, role=user_role, password=password,
-                                        actor=review.actor(viewer.user))
+                                        actor=review.actor(viewer.user), officer_id=officer_id)
         except InvalidRequestError as exc:
-            errors.add("add-name", str(exc))
+            errors.add("add-officer" if "officer" in str(exc) else "add-name", str(exc))
     if errors:
-        return _users(request, errors=errors, sent={"add-name": name, "add-role": user_role})
+        return _users(request, errors=errors, sent={"add-name": name, "add-role": user_role,
+                                                    "add-officer": officer_id})
     return RedirectResponse(f"/admin/users?done=added&user={user_id}", status_code=303)
 
 
@@ -116,6 +124,11 @@ async def change_user(request: Request, user_id: RowId, viewer: Viewer = Depends
     elif action == "role":
         if user_role not in ROLES:
             return _users(request, errors=FormErrors({f"role-{user_id}": f"choose a role: {', '.join(ROLES)}"}))
+        current = store.user_by_id(user_id)
+        if current is not None and "officer" in (user_role, current.role) and user_role != current.role:
+            return _users(request, errors=FormErrors({f"role-{user_id}": (
+                "an officer's account keeps its role, and no other becomes an officer's: "
+                "add an officer's account with their officer id")}))
         store.update_user(user_id, role=user_role)
         store.audit(actor=who, action="user-role", obj=f"user:{user_id}", detail=user_role)
         if user_role != "tip":  # only a TIP holds items: give back what they held
@@ -128,13 +141,11 @@ async def change_user(request: Request, user_id: RowId, viewer: Viewer = Depends
             errors.add(f"password-{user_id}", str(exc))
             return _users(request, errors=errors)
     elif action == "teams":
-        try:
-            names = accounts.clean_teams(teams.split(","))
+        try:  # NotFoundError for no such account
+            accounts.set_default_teams(store, user_id, teams.split(","), actor=who)
         except InvalidRequestError as exc:
             return _users(request, errors=FormErrors({f"teams-{user_id}": str(exc)}),
                           sent={f"teams-{user_id}": teams})
-        store.user_by_id(user_id)  # NotFoundError for no such account
-        store.set_default_teams(user_id, names, actor=who)
     else:
         raise InvalidRequestError("action must be disable, enable, role, password or teams")
     return RedirectResponse(f"/admin/users?done={action}&user={user_id}", status_code=303)

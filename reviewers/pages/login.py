@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pipeline.errors import AuthError, ForbiddenError
 from pipeline.review.accounts import sign_in, sign_out
 from pipeline.store.accounts import web_actor
+from pipeline.store.schema import ROLES
 from reviewers.auth import (
     COOKIE,
     DEVICE_COOKIE,
@@ -22,7 +23,8 @@ from reviewers.auth import (
 from reviewers.security import client_of
 
 router = APIRouter()
-HOME = {"tip": "/queue", "trainer": "/annotations", "admin": "/admin/users"}
+HOME = {"tip": "/queue", "trainer": "/annotations", "admin": "/admin/users",
+        "officer": "/feedback"}
 #: How long a browser stays a known device for a name after signing in as it.
 DEVICE_DAYS = 365
 
@@ -92,7 +94,7 @@ def login(request: Request, name: str = Form(max_length=200), password: str = Fo
 
 @router.post("/logout")
 async def logout(request: Request,
-                 viewer: Viewer = Depends(changing("tip", "trainer", "admin"))) -> Response:
+                 viewer: Viewer = Depends(changing(*ROLES))) -> Response:
     """End the session on the server and in the browser."""
     sign_out(request.app.state.bwv.store, viewer.token, actor=web_actor(viewer.user.name))
     response = RedirectResponse("/login", status_code=303)

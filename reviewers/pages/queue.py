@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline.batch.metadata import INCIDENT_TYPES, OFFICER_ID
+from pipeline.batch.incidents import INCIDENT_TYPES
+from pipeline.batch.metadata import OFFICER_ID, canonical_officer
 from pipeline.errors import InvalidRequestError
 from pipeline.review import items as review
 from pipeline.store.review import QueueFilter
@@ -30,7 +31,8 @@ _STATUS_CHOICES = {"open": ("new", "claimed"), "all": (), **{s: (s,) for s in IT
 @dataclass(frozen=True)
 class MetaAsked:
     """The footage-metadata filters of the query string: ``team`` is "" (the viewer's default
-    teams, and footage with no team; all footage for a viewer with none), ``all`` or a team."""
+    teams, and footage with no team; all footage for a viewer with none), ``all``, ``none``
+    (footage with no team) or a team."""
 
     team: str = ""
     officer: str = ""
@@ -41,7 +43,7 @@ class MetaAsked:
 
 def _meta_filter(asked: MetaAsked, *, defaults: list[str], choices: dict[str, list[str]],
                  problems: list[str]) -> dict[str, Any]:
-    if asked.team not in ("", "all", *choices["team"], *defaults):
+    if asked.team not in ("", "all", "none", *choices["team"], *defaults):
         problems.append(f"no footage is of team {asked.team!r}")
     if asked.incident and asked.incident not in INCIDENT_TYPES:
         problems.append(f"incident type must be one of {', '.join(INCIDENT_TYPES)}")
@@ -51,8 +53,9 @@ def _meta_filter(asked: MetaAsked, *, defaults: list[str], choices: dict[str, li
         problems.append("kind must be flagged or routine")
     if asked.officer and not OFFICER_ID.match(asked.officer):
         problems.append("an officer is their collar number: letters and digits")
-    teams = (tuple(defaults) if asked.team == "" else () if asked.team == "all" else (asked.team,))
-    return {"teams": teams, "or_no_team": asked.team == "", "officer_id": asked.officer,
+    # "none": footage no manifest gave a team (no stored team is empty: only the rest match).
+    teams = {"": tuple(defaults), "all": (), "none": ("",)}.get(asked.team, (asked.team,))
+    return {"teams": teams, "or_no_team": asked.team in ("", "none"), "officer_id": asked.officer,
             "incident_type": asked.incident, "shift": asked.shift, "kind": asked.kind}
 
 
@@ -111,7 +114,7 @@ def queue_page(
     app = request.app.state.bwv
     defaults = app.store.default_teams(viewer.user.id)
     choices = app.store.meta_choices()
-    asked = MetaAsked(team=team, officer=officer.strip(), incident=incident, shift=shift,
+    asked = MetaAsked(team=team, officer=canonical_officer(officer), incident=incident, shift=shift,
                       kind=kind)
     flt = queue_filter(viewer, status=status, category=category, family=family, mine=mine,
                        date_from=date_from, date_to=date_to, sort=sort, text=q, asked=asked,

@@ -32,7 +32,8 @@ CONTEXT_S = review.CONTEXT_S
 #: (``saved:7``: annotation 7; ``reviewed:12``: item 12; ``judged-no:3``: flag 3;
 #: ``renamed:2``: speaker 2, 1 being the wearer; ``moved:5``: transcript line 5).
 FLASH_COOKIE = "bwv_done"
-_FLASH = re.compile(r"(saved|missed|judged-no|judged-yes|reviewed|dismissed|released|none-left|renamed|moved)"
+_FLASH = re.compile(r"(saved|missed|judged-no|judged-yes|reviewed|dismissed|released|none-left|renamed|moved"
+                    r"|shared|unshared|acknowledged|replied)"
                     r"(?::(\d{1,10}))?")
 _SAID = {
     "saved": "Annotation saved: a draft, seen only by you, until you mark the item reviewed.",
@@ -46,6 +47,11 @@ _SAID = {
     # Said with the speaker's name where the page has it (_said_about_speakers).
     "renamed": "Speaker renamed.",
     "moved": "Line moved to another speaker.",
+    # Feedback shared with the officer (pages/officer.py), and the officer's answers.
+    "shared": "Shared with the officer who wore the camera.",
+    "unshared": "No longer shown to the officer.",
+    "acknowledged": "Thank you: the TIP can see you have read it.",
+    "replied": "Your reply was sent to the TIP.",
 }
 #: Which field of each form a problem goes with, in the order the fields come on the page.
 _FIELDS = {"annotate": ("form", "range", "labels", "rating", "feedback"),
@@ -165,7 +171,8 @@ def take_flash(request: Request) -> Said | None:
     if found is None:
         return None
     what, number = found.group(1), found.group(2) or ""
-    at = {"saved": f"annotation-{number}", "missed": "missed", "judged-no": f"flag-{number}",
+    at = {"saved": f"annotation-{number}", "shared": f"annotation-{number}",
+          "unshared": f"annotation-{number}", "missed": "missed", "judged-no": f"flag-{number}",
           "judged-yes": f"flag-{number}", "renamed": f"speaker-{number}",
           "moved": f"line-{number}"}.get(what, "")
     return Said(_SAID[what].format(item=number), at if number or what == "missed" else "")
@@ -241,7 +248,9 @@ def render_review(request: Request, viewer: Viewer, item_id: int, *, status_code
         "Flags on this file were made without knowing who spoke: " + _WITHOUT_SPEAKERS.get(
             state.status, _WITHOUT_SPEAKERS["without speakers"]),
         flag_speakers=_flag_speakers(flags, lines, state), flags=flags, judged=judged, guidance=guidance, holds=review.holds(viewer.user, item),
-        annotations=app.store.item_annotations(item_id, viewer_id=viewer.user.id),
+        annotations=(annotations := app.store.item_annotations(item_id, viewer_id=viewer.user.id)),
+        shared=app.store.shared_for_annotations([r.annotation.id for r in annotations]),
+        footage_officer=app.store.footage_officer(media.id),
         missed=app.store.missed_moments(media.id, reviewer=who),
         taxonomy=list(TAXONOMY), practice_labels=PRACTICE_LABELS,
         rubric_categories=[c.id for c in app.rubric.categories],

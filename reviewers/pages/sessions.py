@@ -11,10 +11,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from pipeline.review import items as review
 from pipeline.review import sessions
+from pipeline.store.schema import ROLES
 from reviewers.auth import Viewer, changing, role
 
 router = APIRouter()
-EVERYONE = ("tip", "trainer", "admin")
+#: Every role signs in, changes their own password and ends their own sessions.
+EVERYONE = ROLES
 
 
 @router.get("/sessions")
