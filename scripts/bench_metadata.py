@@ -97,7 +97,7 @@ def timed_import(path: Path, url: str, home: Path) -> tuple[float, str]:
     start = time.perf_counter()
     try:
         result = import_manifest(path, store, actor="bench")
-        said = f"{result.rows} rows ({result.new} new, {result.replaced} replaced)"
+        said = f"{result.rows} rows ({result.new} new, {result.replaced} updated)"
     except ManifestError as exc:
         said = f"refused: {exc.problems[0]}"
     return time.perf_counter() - start, said
