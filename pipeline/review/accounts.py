@@ -320,5 +320,5 @@ def set_default_teams(store: Store, user_id: int, names: list[str], *, actor: st
                                   "opens on default teams")
     teams = clean_teams(names)
     store.set_default_teams(user_id, teams, actor=actor)
-    known = set(store.meta_choices()["team"])
+    known = set(store.meta_choices(("team",))["team"])
     return teams, [t for t in teams if t not in known]

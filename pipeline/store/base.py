@@ -8,8 +8,9 @@ from :class:`Queries`, which stands for the ``Store``'s engine and session.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -26,6 +27,17 @@ class Queries:
     def session(self) -> AbstractContextManager[Session]:  # pragma: no cover - Store's
         """A transaction (the ``Store`` defines it)."""
         raise NotImplementedError
+
+
+_T = TypeVar("_T")
+
+#: Values per ``IN (...)`` or per ``executemany``: well under SQLite's variable limit.
+CHUNK = 500
+
+
+def chunks(values: Sequence[_T], size: int = CHUNK) -> list[Sequence[_T]]:
+    """``values`` in slices of at most ``size``, for queries about many rows at once."""
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def escape_like(text: str) -> str:

@@ -11,10 +11,8 @@ from sqlalchemy import Table, delete, insert, or_, select
 from pipeline import clock
 from pipeline.store import schema as db
 from pipeline.store.audit import AuditQueries
+from pipeline.store.base import chunks
 from pipeline.store.meta_tables import FootageMeta, UserTeam
-
-#: Rows per statement when looking up or writing many (well under SQLite's variable limit).
-_CHUNK = 500
 
 #: The columns a manifest fills (the rest say where a row came from).
 _STORED = ("officer_id", "officer_name", "team", "shift", "incident_ref", "incident_type",
@@ -43,8 +41,7 @@ class MetadataQueries(AuditQueries):
         shas = [r["sha256"] for r in rows]
         before: dict[str, dict[str, Any]] = {}
         with self.session() as s:
-            for i in range(0, len(shas), _CHUNK):
-                part = shas[i:i + _CHUNK]
+            for part in chunks(shas):
                 for meta in s.scalars(select(FootageMeta).where(FootageMeta.sha256.in_(part))):
                     before[meta.sha256] = {c: getattr(meta, c) for c in _STORED}
                 s.execute(delete(FootageMeta).where(FootageMeta.sha256.in_(part)))
@@ -52,8 +49,8 @@ class MetadataQueries(AuditQueries):
                      "imported_by": actor, "imported_at": now} for r in rows]
             replaced = len(before)
             table = cast(Table, FootageMeta.__table__)
-            for i in range(0, len(full), _CHUNK):  # Core's executemany: no ORM objects
-                s.connection().execute(insert(table), full[i:i + _CHUNK])
+            for batch in chunks(full):  # Core's executemany: no ORM objects
+                s.connection().execute(insert(table), batch)
         self.audit(actor=actor, action="metadata.import", obj=manifest,
                    detail=f"{len(rows)} rows: {len(rows) - replaced} new, {replaced} updated")
         return len(rows) - replaced, replaced
@@ -64,8 +61,7 @@ class MetadataQueries(AuditQueries):
         out: dict[str, dict[str, Any]] = {}
         with self.session() as s:
             parts = ([query] if shas is None else
-                     [query.where(FootageMeta.sha256.in_(shas[i:i + _CHUNK]))
-                      for i in range(0, len(shas), _CHUNK)])
+                     [query.where(FootageMeta.sha256.in_(part)) for part in chunks(shas)])
             for part in parts:
                 for meta in s.scalars(part):
                     out[meta.sha256] = meta_values(meta)
@@ -87,15 +83,13 @@ def meta_values(meta: FootageMeta) -> dict[str, Any]:
 class TeamQueries(MetadataQueries):
     """The teams, shifts and officers footage metadata names, and TIPs' default teams."""
 
-    def meta_choices(self) -> dict[str, list[str]]:
-        """Every team, shift and officer id some footage's metadata names, sorted: what the
-        queue's filters offer."""
-        out: dict[str, list[str]] = {}
+    def meta_choices(self, keys: Sequence[str] = ("team", "shift", "officer_id")
+                     ) -> dict[str, list[str]]:
+        """Every value of these columns (team, shift, officer id) some footage's metadata
+        names, sorted: what the queue's filters offer."""
         with self.session() as s:
-            for key, column in (("team", FootageMeta.team), ("shift", FootageMeta.shift),
-                                ("officer_id", FootageMeta.officer_id)):
-                out[key] = sorted(v for v in s.scalars(select(column).distinct()) if v)
-        return out
+            return {key: sorted(v for v in s.scalars(
+                select(getattr(FootageMeta, key)).distinct()) if v) for key in keys}
 
     def default_teams(self, user_id: int) -> list[str]:
         """A TIP's default teams, sorted."""
@@ -122,9 +116,11 @@ class TeamQueries(MetadataQueries):
                    detail=", ".join(sorted(set(teams))) or "(none)")
 
 
-def media_with_meta(**equal: str) -> Any:
-    """The ids of media whose metadata has these values (a subquery for ``IN``)."""
-    query = select(db.Media.id).join(FootageMeta, FootageMeta.sha256 == db.Media.sha256)
+def media_with_meta(*where: Any, **equal: str) -> Any:
+    """The ids of media whose metadata meets these conditions and has these values (a
+    subquery for ``IN``)."""
+    query = (select(db.Media.id).join(FootageMeta, FootageMeta.sha256 == db.Media.sha256)
+             .where(*where))
     for key, value in equal.items():
         query = query.where(getattr(FootageMeta, key) == value)
     return query
@@ -133,11 +129,8 @@ def media_with_meta(**equal: str) -> Any:
 def media_in_teams(teams: Sequence[str], *, or_no_team: bool) -> Any:
     """A condition on ``ReviewItem.media_id``: footage of these teams, and (``or_no_team``)
     footage no manifest gave a team."""
-    in_teams = db.ReviewItem.media_id.in_(
-        select(db.Media.id).join(FootageMeta, FootageMeta.sha256 == db.Media.sha256)
-        .where(FootageMeta.team.in_(teams)))
+    in_teams = db.ReviewItem.media_id.in_(media_with_meta(FootageMeta.team.in_(teams)))
     if not or_no_team:
         return in_teams
-    with_team = (select(db.Media.id).join(FootageMeta, FootageMeta.sha256 == db.Media.sha256)
-                 .where(FootageMeta.team.is_not(None)))
-    return or_(in_teams, db.ReviewItem.media_id.not_in(with_team))
+    return or_(in_teams, db.ReviewItem.media_id.not_in(
+        media_with_meta(FootageMeta.team.is_not(None))))

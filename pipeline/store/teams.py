@@ -4,19 +4,16 @@ moments TIPs marked missed and the TIPs' ratings, for :mod:`pipeline.nightly.tea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
 from pipeline import clock
 from pipeline.store import schema as db
+from pipeline.store.base import chunks
 from pipeline.store.meta_tables import FootageMeta, SharedFeedback
 from pipeline.store.officers import OfficerQueries
-
-_CHUNK = 500
 
 
 @dataclass
@@ -57,10 +54,9 @@ class TeamReportQueries(OfficerQueries):
             by_media: dict[int, list[ReviewedItem]] = {}
             for item in items.values():
                 by_media.setdefault(item.media_id, []).append(item)
-            ids = list(items)
-            for part in _chunks(ids):
-                dropped = select(db.RubricFeedback.flag_id).where(
-                    db.RubricFeedback.kind == "not_relevant", db.RubricFeedback.flag_id.is_not(None))
+            dropped = select(db.RubricFeedback.flag_id).where(
+                db.RubricFeedback.kind == "not_relevant", db.RubricFeedback.flag_id.is_not(None))
+            for part in chunks(list(items)):
                 for item_id, category in s.execute(
                         select(db.Flag.review_item_id, db.Flag.category)
                         .where(db.Flag.review_item_id.in_(part), db.Flag.id.not_in(dropped))):
@@ -78,7 +74,7 @@ class TeamReportQueries(OfficerQueries):
                 for item_id, rating in s.execute(rated):
                     if item_id is not None and rating is not None:
                         items[item_id].ratings.append(int(rating))
-            for part in _chunks(list(by_media) if officer_id is None else []):
+            for part in chunks(list(by_media) if officer_id is None else []):
                 for media_id, category in s.execute(
                         select(db.RubricFeedback.media_id, db.RubricFeedback.category)
                         .where(db.RubricFeedback.kind == "missed",
@@ -87,6 +83,3 @@ class TeamReportQueries(OfficerQueries):
                         item.missed.append(category)
         return list(items.values())
 
-
-def _chunks(ids: Sequence[Any]) -> list[Sequence[Any]]:
-    return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)]

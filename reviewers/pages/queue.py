@@ -66,7 +66,7 @@ def queue_filter(viewer: Viewer, *, status: str, category: str, family: str, min
     """The filter the query string asks for; unknown values are refused, not ignored."""
     problems: list[str] = []
     meta = _meta_filter(asked, defaults=defaults or [],
-                        choices=choices or {"team": [], "shift": [], "officer_id": []},
+                        choices=choices or {"team": [], "shift": []},
                         problems=problems)
     if status not in _STATUS_CHOICES:
         problems.append(f"status must be one of {', '.join(_STATUS_CHOICES)}")
@@ -113,7 +113,7 @@ def queue_page(
     footage's metadata (a TIP's default teams unless ``team`` says otherwise)."""
     app = request.app.state.bwv
     defaults = app.store.default_teams(viewer.user.id)
-    choices = app.store.meta_choices()
+    choices = app.store.meta_choices(("team", "shift"))  # officers: a box, not a list
     asked = MetaAsked(team=team, officer=canonical_officer(officer), incident=incident, shift=shift,
                       kind=kind)
     flt = queue_filter(viewer, status=status, category=category, family=family, mine=mine,
