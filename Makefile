@@ -57,7 +57,7 @@ bench: setup
 	$(BIN)/python scripts/bench_face_check.py; facecheck=$$?; \
 	$(BIN)/python scripts/bench_teach.py; teach=$$?; \
 	$(BIN)/python scripts/bench_speakers.py; speakers=$$?; \
-	$(BIN)/python scripts/bench_voices.py; voices=$$?; \
+	$(BIN)/python scripts/bench_voices.py --with-base; voices=$$?; \
 	$(BIN)/python scripts/bench_metadata.py; metadata=$$?; \
 	$(BIN)/python scripts/bench_teams.py; teams=$$?; \
 	test $$flag -eq 0 -a $$review -eq 0 -a $$redact -eq 0 -a $$pii -eq 0 -a $$run -eq 0 -a $$scale -eq 0 -a $$facecheck -eq 0 -a $$teach -eq 0 -a $$speakers -eq 0 -a $$voices -eq 0 -a $$metadata -eq 0 -a $$teams -eq 0

@@ -8,6 +8,8 @@ Over the held-back scenes of :mod:`scripts.footage_speakers` and :mod:`scripts.f
   ``word_timestamps=True`` gives its words their times for scoring;
 - ``bwv run``: bwv's default;
 - ``bwv run --second-look others``: the other voices' turns decoded again with ``base``;
+- with ``--with-base``, ``bwv run --model base`` as well: the largest complete Whisper model
+  on PyPI (the ``small`` packages found there stop part-way through the decoder) on every voice;
 - sequential decoding of each whole file with bwv's settings, for the words lost.
 
 It prints word error rate for the wearer's voice and for the other voices at each level
@@ -20,6 +22,7 @@ Example::
 
     python scripts/bench_voices.py            # held-back scenes (builds them once)
     python scripts/bench_voices.py --set tuning
+    python scripts/bench_voices.py --with-base  # and `--model base` on every voice
 """
 
 from __future__ import annotations
@@ -227,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", choices=("heldback", "tuning"), default="heldback")
     parser.add_argument("--quick", action="store_true", help="three scenes of each kind (a smoke run)")
+    parser.add_argument("--with-base", action="store_true",
+                        help="also `bwv run --model base`: the largest complete model on PyPI on every voice")
     args = parser.parse_args(argv)
 
     from pipeline.flagging.engine import FlagEngine, load_nlp
@@ -245,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     before = run_bwv("bwv (default)", files, [])
     now = run_bwv("bwv --second-look others", files, ["--second-look", "others"])
     runs = [plain, before, now]
+    if args.with_base:
+        runs.append(run_bwv("bwv --model base", files, ["--model", "base"]))
     reference = sequential_words(scenes)
 
     wers = {r.name: wer_by_group(scenes, r.words) for r in runs}
@@ -301,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(f"\n{sum(ok)} of {len(ok)} targets met by the second look (the default: "
           f"{plain_s / before.wall_s:.2f}x plain, others' WER {others_before:.3f})")
+    if args.with_base:
+        every = runs[-1]
+        others_base = wers[every.name]["others"][0]
+        print(f"`--model base` on every voice: others' WER {others_base:.3f} "
+              f"({100 * (1 - others_base / others_before):.0f}% lower than the default), "
+              f"{plain_s / every.wall_s:.2f}x plain, recall {counts[every.name].recall:.3f}")
     return 0
 
 
