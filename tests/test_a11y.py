@@ -254,6 +254,20 @@ def _share_open(page: Page, site: Site) -> None:
     assert page.locator(f"#share-note-{site.ids['untold']}").is_visible()
 
 
+def _refused_share(page: Page, site: Site) -> None:
+    """The review page sent back with a share of spaces (past the box's ``required``): the
+    problem under the box, the box open and focused with what was typed."""
+    page.goto(f"{site.url}/items/{site.ids['held']}")
+    box = f"#share-note-{site.ids['untold']}"
+    page.locator(f"#annotation-{site.ids['untold']} details.share summary").click()
+    page.fill(box, "   ")
+    with page.expect_navigation():
+        page.click(f"#share-{site.ids['untold']}")
+    assert page.locator("#share-note-error").inner_text().startswith("write the feedback for the officer")
+    assert page.evaluate("document.activeElement.id") == box[1:]
+    assert page.locator(box).input_value() == "   "
+
+
 def _refused_reply(page: Page, site: Site) -> None:
     """The officer's feedback page sent back with its problem (a reply of spaces)."""
     page.goto(f"{site.url}/feedback/{site.ids['shared']}")
@@ -271,6 +285,7 @@ PAGES: dict[str, tuple[str | None, str | Callable[[Page, Site], None]]] = {
     "feedback": ("olive", "/feedback/{shared}"),
     "feedback-reply-refused": ("olive", _refused_reply),
     "review-share-open": ("alice", _share_open),
+    "review-share-refused": ("alice", _refused_share),
     "review": ("alice", "/items/{held}"),
     "reviewed-item": ("alice", "/items/{reviewed}"),
     "review-speaker-refused": ("alice", _refused_speaker_name),

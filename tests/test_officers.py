@@ -3,6 +3,7 @@ officer who wore the camera; the officer sees only that, acknowledges it and rep
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -125,6 +126,28 @@ def test_what_a_tip_may_share_and_withdraw(app, store, world) -> None:
     assert olive.get(f"/feedback/{world['shared']}").status_code == 404
     assert "You asked her what happened." not in olive.get("/feedback").text
     assert len(store.shared_with("4512")) == 1  # the one shared just now
+
+
+def test_a_refused_share_comes_back_on_the_review_page_with_its_words(app, store, world) -> None:
+    """Not the error page: the item's page, the problem under that annotation's box (which is
+    open, and says so to a screen reader), what was typed still in it; a share already made
+    (another tab) says so above the annotation, 409."""
+    alice = Client(app, "alice")
+    url = f"/annotations/{world['submitted']}/share"
+    refused = alice.post(url, {"note": "Well done\u200b for asking"})
+    assert refused.status_code == 400
+    assert "<title>Bad request" not in refused.text and 'id="share-note-error"' in refused.text
+    assert "cannot be seen (U+200B)" in refused.text
+    box = re.search(rf'<textarea name="note" id="share-note-{world["submitted"]}"[^>]*>([^<]*)</textarea>',
+                    refused.text)
+    assert box and 'aria-invalid="true"' in box.group(0) and "autofocus" in box.group(0)
+    assert box.group(1) == "Well done\u200b for asking"
+    assert '<details class="share" open>' in refused.text
+    assert store.shared_for_annotations([world["submitted"]]) == {}  # nothing shared
+    assert alice.post(url, {"note": "Good open question."}).status_code == 303
+    again = alice.post(url, {"note": "from another tab"})
+    assert again.status_code == 409 and "<title>Already taken" not in again.text
+    assert 'id="share-form-error"' in again.text and "is already shared" in again.text
 
 
 def test_officer_accounts_need_their_collar_number(tmp_path, app, store) -> None:

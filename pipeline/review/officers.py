@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pipeline.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from pipeline.flagging.rubric import Guidance, Rubric
-from pipeline.review.items import actor, captions_vtt
+from pipeline.review.items import FormProblems, actor, captions_vtt
 from pipeline.store import Store
 from pipeline.store import schema as db
 from pipeline.store.base import hidden_character
@@ -80,7 +80,10 @@ def share(store: Store, user: db.UserAccount, annotation_id: int, *, note: str) 
         raise InvalidRequestError("a draft is not shared: mark the item reviewed first")
     if annotation.superseded_at is not None:
         raise InvalidRequestError("this annotation was corrected: share its newest version")
-    note = clean_words(note, what="feedback for the officer", most=NOTE_CHARS)
+    try:
+        note = clean_words(note, what="feedback for the officer", most=NOTE_CHARS)
+    except InvalidRequestError as exc:  # said under the box on the review page
+        raise FormProblems([("note", str(exc))]) from exc
     officer = store.footage_officer(annotation.media_id)
     if officer is None:
         raise InvalidRequestError("no officer is recorded for this footage: its metadata "

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
 from pipeline.batch.incidents import INCIDENT_TYPES
-from pipeline.errors import InvalidRequestError
+from pipeline.errors import BwvError, ConflictError, InvalidRequestError
 from pipeline.nightly.teams import officer_figures
 from pipeline.review import items as review
 from pipeline.review import officers
@@ -22,7 +22,7 @@ from pipeline.review.proxy import ensure_proxy
 from reviewers.auth import Viewer, changing, role
 from reviewers.forms import FormErrors
 from reviewers.inputs import RowId
-from reviewers.pages.review import flash, take_flash
+from reviewers.pages.review import flash, problems_of, render_review, take_flash
 
 router = APIRouter()
 
@@ -103,7 +103,21 @@ async def share(request: Request, annotation_id: RowId, viewer: Viewer = Depends
     """Share a submitted annotation with the officer who wore the camera, with a note
     written for them; back to its item."""
     app = request.app.state.bwv
-    officers.share(app.store, viewer.user, annotation_id, note=note)
+    try:
+        officers.share(app.store, viewer.user, annotation_id, note=note)
+    except (InvalidRequestError, ConflictError) as exc:
+        # Back on the item's page, the problem under the box and the words kept in it.
+        item = app.store.annotation(annotation_id).review_item_id
+        if item is None:
+            raise
+        try:
+            return render_review(request, viewer, item, form="share",
+                                 status_code=409 if isinstance(exc, ConflictError) else 400,
+                                 problems={"form": str(exc)} if isinstance(exc, ConflictError)
+                                 else problems_of(exc),
+                                 sent={"annotation": annotation_id, "note": note})
+        except BwvError:  # the item is no longer theirs to open: the refusal on its own
+            raise exc from None
     return _back_to_item(request, annotation_id, "shared")
 
 

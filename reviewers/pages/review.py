@@ -57,7 +57,7 @@ _SAID = {
 _FIELDS = {"annotate": ("form", "range", "labels", "rating", "feedback"),
            "missed": ("form", "range", "category", "note"),
            "dismiss": ("form", "reason"), "release": ("form", "reason"),
-           "rename": ("form", "name"), "move": ("form", "speaker")}
+           "rename": ("form", "name"), "move": ("form", "speaker"), "share": ("form", "note")}
 #: What the page says near the transcript when flags were made without knowing who spoke.
 _WITHOUT_SPEAKERS = {
     "one voice": "only one voice was heard, so each category was matched whoever said the words.",
@@ -230,6 +230,7 @@ def render_review(request: Request, viewer: Viewer, item_id: int, *, status_code
         "missed": {"category": "", "note": ""},  # its range is the marks, annotate's
         "dismiss": {"reason": ""}, "release": {"reason": ""},
         "rename": {"speaker": "", "name": ""}, "move": {"line": None, "speaker": ""},
+        "share": {"annotation": None, "note": ""},  # the annotation whose share was refused
     }
     errors: dict[str, dict[str, str]] = {name: {} for name in values}
     focus = ""
