@@ -113,8 +113,7 @@ async def share(request: Request, annotation_id: RowId, viewer: Viewer = Depends
         try:
             return render_review(request, viewer, item, form="share",
                                  status_code=409 if isinstance(exc, ConflictError) else 400,
-                                 problems={"form": str(exc)} if isinstance(exc, ConflictError)
-                                 else problems_of(exc),
+                                 problems=problems_of(exc),
                                  sent={"annotation": annotation_id, "note": note})
         except BwvError:  # the item is no longer theirs to open: the refusal on its own
             raise exc from None

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline.errors import InvalidRequestError
+from pipeline.errors import ConflictError, InvalidRequestError
 from pipeline.review import items as review
 from pipeline.review import speakers as voices
 from pipeline.store.speakers import SpeakerState
@@ -261,7 +261,7 @@ def render_review(request: Request, viewer: Viewer, item_id: int, *, status_code
     return said_once(request, response)
 
 
-def problems_of(exc: InvalidRequestError) -> dict[str, str]:
+def problems_of(exc: InvalidRequestError | ConflictError) -> dict[str, str]:
     """A refusal's problems by field; one that names no field is the form's."""
     return exc.problems if isinstance(exc, review.FormProblems) else {"form": str(exc)}
 
